@@ -1,0 +1,233 @@
+"""Pipeline benchmark (not a test): N small jobs pushed through the local host.
+
+Prints end-to-end jobs per second, p50/p99 latency of the job PUT, p50/p99 time from submit to
+Succeeded, and the blob, job-store and queue operations the service performs per job.
+
+    .venv/bin/python bench/pipeline.py [--jobs 1000] [--clients 8] [--count-jobs 50]
+
+Phase 1 runs the local host as a separate process (as `make run` does) against Azurite and drives it
+over HTTP the way the SDK does: sasUri, Put Blob of inputData, PUT jobs/{id}. Phase 2 runs the same
+functions in this process with counting wrappers around the ports, to count operations per job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.servers import API_KEY, LocalHostProcess, azurite, free_port
+
+BELL = json.dumps(
+    {"qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, {"gate": "x", "targets": [1], "controls": [0]}]}
+).encode()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def submit_one(base: str, session: requests.Session) -> tuple[str, float, float]:
+    job_id = str(uuid.uuid4())
+    started = time.time()
+    sas = session.post(f"{base}/storage/sasUri", json={"containerName": f"job-{job_id}"}).json()["sasUri"]
+    url, _, query = sas.partition("?")
+    session.put(f"{url}/inputData?{query}", data=BELL, headers={"x-ms-blob-type": "BlockBlob"}).raise_for_status()
+    body: dict[str, Any] = {
+        "name": "bench",
+        "providerId": "ionq",
+        "target": "ionq.simulator",
+        "inputDataUri": f"{url}/inputData",
+        "inputDataFormat": "ionq.circuit.v1",
+        "inputParams": {"shots": 100},
+    }
+    put_started = time.perf_counter()
+    response = session.put(f"{base}/jobs/{job_id}", json=body)
+    put_seconds = time.perf_counter() - put_started
+    assert response.status_code == 201, response.text
+    return job_id, started, put_seconds
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def azurite_pid(port: int) -> int:
+    found = subprocess.run(["pgrep", "-f", f"blobPort {port}"], capture_output=True, text=True, check=True)
+    return int(found.stdout.split()[0])
+
+
+def throughput(jobs: int, clients: int, host_settings: dict[str, str]) -> dict[str, float]:
+    with azurite() as blob_port, tempfile.TemporaryDirectory() as state:
+        host = LocalHostProcess(state_dir=Path(state), blob_port=blob_port, settings=host_settings)
+        host.start()
+        assert host.process is not None
+        pids = {"host": host.process.pid, "azurite": azurite_pid(blob_port), "bench client": os.getpid()}
+        try:
+            base = host.workspace_url
+            local = threading.local()
+
+            def session() -> requests.Session:
+                if not hasattr(local, "session"):
+                    local.session = requests.Session()
+                    local.session.headers["x-ms-quantum-api-key"] = API_KEY
+                return local.session  # type: ignore[no-any-return]
+
+            submit_one(base, session())  # warm-up: imports, caches, connections
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            began = time.time()
+            with ThreadPoolExecutor(clients) as pool:
+                submitted = list(pool.map(lambda _: submit_one(base, session()), range(jobs)))
+            submit_done = time.time()
+            finals = wait_all(base, session(), {j for j, _, _ in submitted})
+            ended = max(finals[j]["succeeded_at"] for j, _, _ in submitted)
+            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        finally:
+            host.stop()
+    statuses = Counter(f["status"] for f in finals.values())
+    assert statuses == {"Succeeded": jobs}, statuses
+    to_success = [finals[j]["succeeded_at"] - started for j, started, _ in submitted]
+    puts = [p for _, _, p in submitted]
+    return {
+        "jobs": jobs,
+        "clients": clients,
+        "submit_seconds": submit_done - began,
+        "end_to_end_seconds": ended - began,
+        "jobs_per_second": jobs / (ended - began),
+        "put_p50_ms": 1000 * statistics.median(puts),
+        "put_p99_ms": 1000 * percentile(puts, 99),
+        "submit_to_succeeded_p50_ms": 1000 * statistics.median(to_success),
+        "submit_to_succeeded_p99_ms": 1000 * percentile(to_success, 99),
+        **{f"cpu_ms_per_job ({name})": 1000 * seconds / jobs for name, seconds in cpu.items()},
+    }
+
+
+def wait_all(base: str, session: requests.Session, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Page through the job list until every job is final; take each job's Succeeded time from its history."""
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        listed: dict[str, dict[str, Any]] = {}
+        url: str | None = f"{base}/jobs?filter=Name eq 'bench'"
+        while url:
+            page = session.get(url).json()
+            listed.update({j["id"]: j for j in page["value"]})
+            url = page["nextLink"]
+        if all(listed.get(i, {}).get("status") in {"Succeeded", "Failed", "Cancelled"} for i in ids):
+            break
+        time.sleep(0.5)
+    finals = {}
+    for job_id in ids:
+        history = session.get(f"{base}/jobs/{job_id}/history").json()["value"]
+        last = history[-1]
+        finals[job_id] = {"status": last["status"], "succeeded_at": datetime.fromisoformat(last["time"]).timestamp()}
+    return finals
+
+
+def count_calls(instance: object, tally: Counter[str], prefix: str) -> None:
+    """Wrap each public method of an adapter instance so that its calls are counted."""
+    for name in dir(instance):
+        method = getattr(instance, name)
+        if name.startswith("_") or not callable(method):
+            continue
+
+        def counted(*args: Any, _method: Any = method, _key: str = f"{prefix}.{name}", **kwargs: Any) -> Any:
+            tally[_key] += 1
+            return _method(*args, **kwargs)
+
+        setattr(instance, name, counted)
+
+
+def operations_per_job(jobs: int) -> dict[str, float]:
+    """Run the functions in-process on real Azurite, SQLite and the embedded queue, counting adapter calls."""
+    import function_app
+    from shared import bootstrap
+    from shared.config import Settings
+    from shared.localhost.host import LocalHost
+
+    tally: Counter[str] = Counter()
+    with azurite() as blob_port, tempfile.TemporaryDirectory() as state:
+        port = free_port()
+        settings = Settings(
+            azurite_blob_port=blob_port,
+            local_state_dir=Path(state),
+            api_keys=API_KEY,
+            port=port,
+            storage_connection=None,
+        )
+        bootstrap.configure(settings)
+        pipeline = bootstrap.pipeline()
+        count_calls(pipeline.jobs, tally, "jobs")
+        count_calls(pipeline.artifacts, tally, "blob")
+        count_calls(bootstrap.embedded_queue(), tally, "queue")
+        host = LocalHost(function_app.app, settings, bootstrap.embedded_queue(), bootstrap.artifacts())
+        host.start()
+        base = f"http://127.0.0.1:{port}/api/{settings.workspace_path}"
+        session = requests.Session()
+        session.headers["x-ms-quantum-api-key"] = API_KEY
+        submit_one(base, session)
+        time.sleep(1)
+        tally.clear()  # the warm-up job is not counted
+        for _ in range(jobs):
+            submit_one(base, session)
+        with sqlite3.connect(Path(state) / "jobs.sqlite3") as db:  # watched outside the counted adapters
+            while db.execute("SELECT COUNT(*) FROM jobs WHERE status != 'Succeeded'").fetchone()[0]:
+                time.sleep(0.2)
+        time.sleep(1.5)  # the last completes land
+        host.stop()
+    # Left out: calls that touch no server (URL building, SAS signing), the blob trigger's timed listing,
+    # receives (idle polls included) and send_many (what send calls); queue.complete counts the deliveries.
+    ignored = (
+        "blob.blob_url",
+        "blob.container_url",
+        "blob.locate",
+        "blob.container_sas_url",
+        "blob.list_blobs",
+        "queue.receive",
+        "queue.send_many",
+    )
+    return {k: v / jobs for k, v in sorted(tally.items()) if not k.startswith(ignored)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--count-jobs", type=int, default=50)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="an app setting for the local host, e.g. LOCAL_QUEUE_WORKERS=2",
+    )
+    args = parser.parse_args()
+    figures = throughput(args.jobs, args.clients, dict(item.split("=", 1) for item in args.set))
+    print("== throughput and latency (local host process, Azurite, SQLite, embedded queue) ==")
+    for key, value in figures.items():
+        print(f"{key:>32}: {value:,.1f}")
+    print("== service operations per job (in-process count over", args.count_jobs, "jobs) ==")
+    for key, value in operations_per_job(args.count_jobs).items():
+        print(f"{key:>32}: {value:,.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The Azure Functions app: triggers only. Each body parses its input and calls one service."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared import bootstrap
+from shared.api import workspace as api
+from shared.domain.catalog import load_catalog
+from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.services import execute, intake, sweep
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+WORKSPACE = (
+    "subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+    "/providers/Microsoft.Quantum/workspaces/{workspaceName}"
+)
+
+
+@app.function_name("jobs_list")
+@app.route(route=f"{WORKSPACE}/jobs", methods=["GET"])
+def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
+    return api.jobs_collection(req, bootstrap.api_context())
+
+
+@app.function_name("job_item")
+@app.route(route=f"{WORKSPACE}/jobs/{{jobRef}}", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
+def job_item(req: func.HttpRequest) -> func.HttpResponse:
+    return api.job_item(req, bootstrap.api_context())
+
+
+@app.function_name("job_history")
+@app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/history", methods=["GET"])
+def job_history(req: func.HttpRequest) -> func.HttpResponse:
+    return api.job_history(req, bootstrap.api_context())
+
+
+@app.function_name("provider_status")
+@app.route(route=f"{WORKSPACE}/providerStatus", methods=["GET"])
+def provider_status(req: func.HttpRequest) -> func.HttpResponse:
+    return api.provider_status(req, bootstrap.api_context())
+
+
+@app.function_name("storage_sas")
+@app.route(route=f"{WORKSPACE}/storage/sasUri", methods=["POST"])
+def storage_sas(req: func.HttpRequest) -> func.HttpResponse:
+    return api.storage_sas(req, bootstrap.api_context())
+
+
+@app.function_name("quotas")
+@app.route(route=f"{WORKSPACE}/quotas", methods=["GET"])
+def quotas(req: func.HttpRequest) -> func.HttpResponse:
+    return api.quotas(req, bootstrap.api_context())
+
+
+@app.function_name("intake_program")
+@app.blob_trigger(arg_name="blob", path="%PROGRAMS_CONTAINER%/{name}", connection="AzureWebJobsStorage")
+def intake_program(blob: func.InputStream) -> None:
+    container, _, name = (blob.name or "").partition("/")
+    intake.intake_program(bootstrap.pipeline(), container, name, blob.read(), getattr(blob, "metadata", None) or {})
+
+
+def _register_translator(provider_id: str) -> None:
+    @app.function_name(f"translate_{provider_id.replace('-', '_')}")
+    @app.service_bus_queue_trigger(arg_name="msg", queue_name=f"jobs-{provider_id}", connection="ServiceBusConnection")
+    def translate(msg: func.ServiceBusMessage) -> None:
+        execute.translate_job(bootstrap.pipeline(), TranslateJob.model_validate_json(msg.get_body()))
+
+
+for _provider in load_catalog().providers:
+    _register_translator(_provider.id)
+
+
+@app.function_name("run_simulator")
+@app.service_bus_queue_trigger(arg_name="msg", queue_name=SIMULATOR_QUEUE, connection="ServiceBusConnection")
+def run_simulator(msg: func.ServiceBusMessage) -> None:
+    execute.run_job(bootstrap.pipeline(), bootstrap.backend(), RunJob.model_validate_json(msg.get_body()))
+
+
+@app.function_name("record_result")
+@app.service_bus_queue_trigger(arg_name="msg", queue_name=JOB_RESULTS_QUEUE, connection="ServiceBusConnection")
+def record_result(msg: func.ServiceBusMessage) -> None:
+    execute.record_outcome(bootstrap.pipeline(), JobOutcome.model_validate_json(msg.get_body()))
+
+
+@app.function_name("sweep_stuck_jobs")
+@app.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False)
+def sweep_stuck_jobs(timer: func.TimerRequest) -> None:
+    sweep.sweep_stuck_jobs(bootstrap.pipeline())

@@ -1,0 +1,86 @@
+"""Local simulation with qiskit-aer: exact IonQ histograms and Quantinuum-style per-shot results."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import numpy as np
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import ControlFlowOp
+from qiskit.result import Result
+from qiskit.transpiler import TranspilerError
+from qiskit_aer import AerSimulator as AerBackend
+from qiskit_aer.library import SaveProbabilitiesDict
+
+from shared.domain.errors import Diagnostic, UnsupportedProgramError
+from shared.programs.formats import decode_text
+from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
+from shared.programs.openqasm import QASM2_PROGRAM, parse_qasm2
+
+PROBABILITY_FLOOR = 1e-12
+
+
+class AerSimulator:
+    """Runs programs on qiskit-aer backends created once per instance (make one per process)."""
+
+    def __init__(self) -> None:
+        self._exact = AerBackend(method="statevector")
+        self._sampler = AerBackend()
+        self._native = frozenset(str(name) for name in self._sampler.target.operation_names) | {"barrier"}
+
+    def ionq_histogram(self, ionq_json: bytes) -> dict[str, float]:
+        """Exact outcome probabilities over all qubits, keyed by basis-state index (qubit 0 = bit 0)."""
+        circuit = ionq_to_circuit(parse_ionq(ionq_json))
+        circuit.append(SaveProbabilitiesDict(circuit.num_qubits), circuit.qubits)
+        data = self._run(self._exact, circuit, shots=1).data(0)
+        return {str(index): float(p) for index, p in data["probabilities_dict"].items() if p >= PROBABILITY_FLOOR}
+
+    def honeywell_shots(self, qasm2: bytes, shots: int, seed: int | None = None) -> dict[str, list[str]]:
+        """One bitstring per shot for each classical register, in declaration order, c[0] rightmost.
+
+        Aer samples counts; the shots are those outcomes in a (seeded) random order, which has the
+        same distribution as Aer's per-shot memory at a fraction of its cost.
+        """
+        if shots < 1:
+            raise ValueError(f"shots must be at least 1, got {shots}")
+        circuit = parse_qasm2(decode_text(qasm2, QASM2_PROGRAM))
+        if not circuit.cregs:
+            return {}
+        result = self._run(self._sampler, circuit, shots=shots, seed_simulator=seed)
+        counts: dict[str, int] = result.data(0).get("counts", {"0x0": shots})  # nothing measured: all 0
+        outcomes = [int(key, 16) for key in counts]
+        repeated = np.repeat(np.arange(len(outcomes)), list(counts.values()))
+        order: list[int] = np.random.default_rng(seed).permutation(repeated).tolist()
+        per_register: dict[str, list[str]] = {}
+        for register in circuit.cregs:
+            positions = [int(circuit.find_bit(bit).index) for bit in reversed(register)]
+            labels = ["".join("1" if value >> i & 1 else "0" for i in positions) for value in outcomes]
+            per_register[str(register.name)] = [labels[i] for i in order]
+        return per_register
+
+    def _run(self, backend: AerBackend, circuit: QuantumCircuit, **options: object) -> Result:
+        try:
+            runnable = circuit if self._runs_as_is(circuit) else transpile(circuit, backend)
+        except TranspilerError as exc:
+            _cannot_run(f"a gate has no definition the simulator can use (opaque?): {exc.message}")
+        result = backend.run(runnable, **options).result()
+        if not result.success:
+            _cannot_run(str(result.status))
+        return result
+
+    def _runs_as_is(self, circuit: QuantumCircuit) -> bool:
+        """Whether Aer knows every instruction, inside conditional and loop bodies too."""
+        for item in circuit.data:
+            operation = item.operation
+            if str(operation.name) not in self._native:
+                return False
+            if isinstance(operation, ControlFlowOp) and not all(map(self._runs_as_is, operation.blocks)):
+                return False
+        return True
+
+
+def _cannot_run(message: str) -> NoReturn:
+    raise UnsupportedProgramError(
+        f"The simulator cannot run this program: {message}",
+        diagnostics=[Diagnostic(code="SimulationFailed", message=message)],
+    )

@@ -1,0 +1,59 @@
+"""Small adapters for the local host: the system clock, the embedded queue as a sender, the simulators."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from shared.adapters.aer_simulator import AerSimulator
+from shared.adapters.embedded_queue import EmbeddedQueue, OutgoingMessage
+from shared.domain.catalog import TargetSpec
+from shared.domain.errors import UnsupportedFormatError
+from shared.domain.messages import Message
+from shared.ports import ProviderOutput
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class EmbeddedQueueSender:
+    """Sends pipeline messages to the embedded queue, with the ids Service Bus would deduplicate on."""
+
+    def __init__(self, queue: EmbeddedQueue) -> None:
+        self._queue = queue
+
+    def send(self, queue: str, message: Message) -> None:
+        self._queue.send(
+            queue,
+            OutgoingMessage(
+                message_id=message.message_id(),
+                body=message.model_dump_json().encode(),
+                application_properties={"jobId": message.job_id, "messageType": type(message).__name__},
+            ),
+        )
+
+
+class LocalSimulators:
+    """The providers' machines, on this one: qiskit-aer, producing each target's own output format."""
+
+    def __init__(self, simulator: AerSimulator) -> None:
+        self._simulator = simulator
+        self._runners: dict[str, Callable[[bytes, int], bytes]] = {
+            "ionq.quantum-results.v1": self._ionq,
+            "honeywell.quantum-results.v1": self._honeywell,
+        }
+
+    def run(self, target: TargetSpec, program: bytes, shots: int) -> ProviderOutput:
+        runner = self._runners.get(target.output_format)
+        if runner is None:
+            raise UnsupportedFormatError(f"No local simulator produces {target.output_format} for {target.id}.")
+        return ProviderOutput(data=runner(program, shots), usage={"shots": float(shots)})
+
+    def _ionq(self, program: bytes, shots: int) -> bytes:
+        return json.dumps({"histogram": self._simulator.ionq_histogram(program)}).encode()
+
+    def _honeywell(self, program: bytes, shots: int) -> bytes:
+        return json.dumps(self._simulator.honeywell_shots(program, shots)).encode()

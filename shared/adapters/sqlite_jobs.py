@@ -1,0 +1,179 @@
+"""The local job store: one SQLite table, the job document as JSON beside indexed columns.
+
+Writes are conditional on the etag, as in Cosmos DB, so concurrent or repeated deliveries cannot
+move a job backward. Filters from the list API compile to parameterised SQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.domain.errors import DependencyError, JobExistsError, JobNotFoundError, StaleWriteError
+from shared.domain.jobs import Job, JobStatus
+from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    item_type TEXT NOT NULL,
+    job_type TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    session_id TEXT,
+    creation_time TEXT NOT NULL,
+    last_updated_time TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs (creation_time, id);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, last_updated_time);
+CREATE INDEX IF NOT EXISTS jobs_by_provider ON jobs (provider_id, creation_time);
+"""
+_COLUMNS = {
+    QueryField.NAME: "name",
+    QueryField.ITEM_TYPE: "item_type",
+    QueryField.JOB_TYPE: "job_type",
+    QueryField.PROVIDER_ID: "provider_id",
+    QueryField.TARGET: "target",
+    QueryField.STATE: "status",
+    QueryField.CREATION_TIME: "creation_time",
+    QueryField.SESSION_ID: "session_id",
+}
+_OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
+
+
+def _stamp(moment: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SqliteJobStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def _run(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self._connect().execute(sql, params)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as error:
+            raise DependencyError(f"The job store failed: {error}.") from error
+
+    def create(self, job: Job) -> Job:
+        etag = uuid.uuid4().hex
+        try:
+            self._run(
+                "INSERT INTO jobs (id, name, item_type, job_type, provider_id, target, status, session_id,"
+                " creation_time, last_updated_time, etag, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*self._columns(job), etag, job.model_dump_json()),
+            )
+        except sqlite3.IntegrityError:
+            raise JobExistsError(f"Job '{job.id}' already exists.", target="jobId") from None
+        return job.model_copy(update={"etag": etag})
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._run("SELECT doc, etag FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else self._load(row)
+
+    def replace(self, job: Job) -> Job:
+        if job.etag is None:
+            raise StaleWriteError(f"Job '{job.id}' was not read from this store; read it before writing.")
+        etag = uuid.uuid4().hex
+        columns = self._columns(job)
+        cursor = self._run(
+            "UPDATE jobs SET name=?, item_type=?, job_type=?, provider_id=?, target=?, status=?, session_id=?,"
+            " creation_time=?, last_updated_time=?, etag=?, doc=? WHERE id=? AND etag=?",
+            (*columns[1:], etag, job.model_dump_json(), job.id, job.etag),
+        )
+        if cursor.rowcount == 0:
+            if self.get(job.id) is None:
+                raise JobNotFoundError(f"Job '{job.id}' does not exist.", target="jobId")
+            raise StaleWriteError(f"Job '{job.id}' changed since it was read.")
+        return job.model_copy(update={"etag": etag})
+
+    def delete(self, job_id: str) -> bool:
+        return self._run("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+
+    def query(self, query: JobQuery) -> list[Job]:
+        params: list[object] = []
+        where = f"WHERE {self._compile(query.filter, params)}" if query.filter is not None else ""
+        direction = "DESC" if query.orderby.descending else "ASC"
+        column = _COLUMNS[query.orderby.field]
+        params.extend((query.top, query.skip))
+        rows = self._run(
+            f"SELECT doc, etag FROM jobs {where} ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?",  # noqa: S608 - columns come from a fixed table
+            params,
+        ).fetchall()
+        return [self._load(row) for row in rows]
+
+    def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
+        rows = self._run(
+            "SELECT doc, etag FROM jobs WHERE status = ? AND last_updated_time < ? ORDER BY last_updated_time LIMIT ?",
+            (status.value, _stamp(before), limit),
+        ).fetchall()
+        return [self._load(row) for row in rows]
+
+    def count_created_since(self, provider_id: str, since: datetime) -> int:
+        row = self._run(
+            "SELECT COUNT(*) FROM jobs WHERE provider_id = ? AND creation_time >= ?",
+            (provider_id, _stamp(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    @staticmethod
+    def _load(row: tuple[str, str]) -> Job:
+        return Job.model_validate_json(row[0]).model_copy(update={"etag": row[1]})
+
+    @staticmethod
+    def _columns(job: Job) -> tuple[object, ...]:
+        d = job.details
+        return (
+            d.id,
+            d.name,
+            d.item_type,
+            d.job_type,
+            d.provider_id,
+            d.target,
+            d.status.value,
+            d.session_id,
+            _stamp(d.creation_time),
+            _stamp(d.last_updated_time),
+        )
+
+    def _compile(self, expr: Expr, params: list[object]) -> str:
+        if isinstance(expr, Compare):
+            value = _stamp(expr.value) if isinstance(expr.value, datetime) else expr.value
+            params.append(value)
+            return f"{_COLUMNS[expr.field]} {_OPS[expr.op]} ?"
+        if isinstance(expr, StartsWith):
+            params.extend((len(expr.prefix), expr.prefix))
+            return f"substr({_COLUMNS[expr.field]}, 1, ?) = ?"
+        if isinstance(expr, Not):
+            return f"NOT ({self._compile(expr.item, params)})"
+        joiner = " AND " if isinstance(expr, AllOf) else " OR "
+        return "(" + joiner.join(self._compile(item, params) for item in expr.items) + ")"

@@ -1,0 +1,123 @@
+"""The workspace endpoints of the Azure Quantum data plane, plus our own additions beside them."""
+
+from __future__ import annotations
+
+import azure.functions as func
+from pydantic import JsonValue
+
+from shared.api.http import (
+    ApiContext,
+    MethodNotAllowedError,
+    absolute_link,
+    endpoint,
+    json_response,
+    parse_body,
+)
+from shared.domain.jobs import Job
+from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
+from shared.services import manage
+from shared.services.pipeline import normalize_job_id
+from shared.services.submit import JobSubmission, submit_job
+
+
+def _job(job: Job) -> dict[str, JsonValue]:
+    return job.details.to_wire()
+
+
+@endpoint
+def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET jobs: one page, with an absolute nextLink while more remain."""
+    params = req.params
+    query = JobQuery(
+        filter=parse_filter(params.get("filter")),
+        orderby=parse_orderby(params.get("orderby")),
+        skip=parse_int(params.get("skip"), name="skip", default=0, low=0, high=10**9),
+        top=parse_int(params.get("top"), name="top", default=MAX_PAGE, low=1, high=10**6),
+    )
+    page = manage.list_jobs(ctx.pipeline, query)
+    next_link = None
+    if page.next_skip is not None:
+        keep = {k: v for k in ("filter", "orderby") if (v := params.get(k))}
+        next_link = absolute_link(req, {**keep, "skip": page.next_skip, "top": query.top})
+    return json_response({"value": [_job(j) for j in page.jobs], "nextLink": next_link})
+
+
+@endpoint
+def job_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """jobs/{id}: PUT creates, GET reads, PATCH updates, DELETE deletes; POST jobs/{id}:cancel cancels."""
+    ref = req.route_params.get("jobRef", "")
+    raw_id, _, action = ref.partition(":")
+    job_id = normalize_job_id(raw_id)
+    p = ctx.pipeline
+    if action:
+        if req.method != "POST" or action != "cancel":
+            raise MethodNotAllowedError(f"Unknown action '{req.method} jobs/{{id}}:{action}'; use POST :cancel.")
+        return json_response(_job(manage.cancel_job(p, job_id)))
+    if req.method == "GET":
+        return json_response(_job(p.require(job_id)))
+    if req.method == "PUT":
+        submission = parse_body(req, JobSubmission, ctx.settings.max_request_bytes)
+        outcome = submit_job(p, job_id, submission, cause="Submitted through the API")
+        return json_response(_job(outcome.job), 201 if outcome.created else 200)
+    if req.method == "PATCH":
+        update = parse_body(req, manage.JobUpdate, ctx.settings.max_request_bytes)
+        job = manage.update_job(p, job_id, update)
+        return json_response(
+            {"name": job.details.name, "priority": job.details.priority, "tags": list(job.details.tags)}
+        )
+    if req.method == "DELETE":
+        manage.delete_job(p, job_id)
+        return func.HttpResponse(status_code=204)
+    raise MethodNotAllowedError(f"{req.method} is not allowed on jobs/{{id}}.")
+
+
+@endpoint
+def job_history(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET jobs/{id}/history: every state change with its time and cause (our addition)."""
+    job = ctx.pipeline.require(normalize_job_id(req.route_params.get("jobId", "")))
+    return json_response({"id": job.id, "value": [t.to_wire() for t in job.history]})
+
+
+@endpoint
+def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    providers = [
+        {
+            "id": provider.id,
+            "currentAvailability": "Available",
+            "targets": [
+                {
+                    "id": t.id,
+                    "currentAvailability": "Available",
+                    "averageQueueTime": t.average_queue_time,
+                    "numQubits": t.max_qubits,
+                    "metadata": {"description": t.description, "inputFormats": list(t.input_formats)},
+                }
+                for t in provider.targets
+            ],
+        }
+        for provider in ctx.pipeline.catalog.providers
+    ]
+    return json_response({"value": providers, "nextLink": None})
+
+
+@endpoint
+def storage_sas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    request = parse_body(req, manage.SasRequest, ctx.settings.max_request_bytes)
+    return json_response({"sasUri": manage.sas_uri(ctx.pipeline, request)})
+
+
+@endpoint
+def quotas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    value = [
+        {
+            "dimension": q.dimension,
+            "scope": "Workspace",
+            "providerId": q.provider_id,
+            "utilization": q.utilization,
+            "holds": 0.0,
+            "limit": q.limit,
+            "period": q.period,
+        }
+        for q in manage.quotas(ctx.pipeline)
+    ]
+    return json_response({"value": value, "nextLink": None})

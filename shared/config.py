@@ -1,0 +1,82 @@
+"""The one settings class. Field aliases are the app-setting names; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    # The workspace this deployment serves.
+    subscription_id: str = Field("00000000-0000-0000-0000-000000000000", alias="QUANTUM_SUBSCRIPTION_ID")
+    resource_group: str = Field("local", alias="QUANTUM_RESOURCE_GROUP")
+    workspace_name: str = Field("local", alias="QUANTUM_WORKSPACE")
+    api_keys: str | None = Field(None, alias="QUANTUM_API_KEYS")
+
+    # Local host.
+    port: int = Field(7071, alias="PORT", ge=1, le=65535)
+    local_state_dir: Path = Field(Path(".local"), alias="LOCAL_STATE_DIR")
+    start_azurite: bool = Field(True, alias="LOCAL_START_AZURITE")
+    azurite_blob_port: int = Field(10000, alias="AZURITE_BLOB_PORT", ge=1, le=65535)
+    storage_connection: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AzureWebJobsStorage", "STORAGE_CONNECTION"),
+        alias="AzureWebJobsStorage",
+    )
+    http_threads: int = Field(16, alias="LOCAL_HTTP_THREADS", ge=1, le=256)
+    queue_workers: int = Field(4, alias="LOCAL_QUEUE_WORKERS", ge=1, le=64)
+    blob_poll_seconds: float = Field(1.0, alias="LOCAL_BLOB_POLL_SECONDS", gt=0)
+    disabled_functions: str = Field("", alias="LOCAL_DISABLED_FUNCTIONS")
+
+    # Pipeline behaviour.
+    programs_container: str = Field("programs", alias="PROGRAMS_CONTAINER")
+    sweep_schedule: str = Field("*/30 * * * * *", alias="SWEEP_SCHEDULE")
+    waiting_deadline_seconds: float = Field(300.0, alias="WAITING_DEADLINE_SECONDS", gt=0)
+    executing_deadline_seconds: float = Field(1800.0, alias="EXECUTING_DEADLINE_SECONDS", gt=0)
+    max_redrives: int = Field(3, alias="MAX_REDRIVES", ge=0)
+    max_input_bytes: int = Field(4 * 1024 * 1024, alias="MAX_INPUT_BYTES", ge=1)
+    max_request_bytes: int = Field(1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1)
+    inline_message_bytes: int = Field(96 * 1024, alias="INLINE_MESSAGE_BYTES", ge=0, le=160 * 1024)
+    sas_ttl_minutes: int = Field(60, alias="SAS_TTL_MINUTES", ge=6, le=7 * 24 * 60)
+
+    # Embedded queue (local host's Service Bus stand-in).
+    queue_lock_seconds: float = Field(60.0, alias="QUEUE_LOCK_SECONDS", gt=0)
+    queue_max_delivery_count: int = Field(10, alias="QUEUE_MAX_DELIVERY_COUNT", ge=1)
+    queue_poll_seconds: float = Field(0.5, alias="QUEUE_POLL_SECONDS", gt=0)
+    queue_duplicate_window_seconds: float = Field(600.0, alias="QUEUE_DUPLICATE_WINDOW_SECONDS", gt=0)
+
+    @property
+    def blob_connection_string(self) -> str:
+        if self.storage_connection and self.storage_connection != "UseDevelopmentStorage=true":
+            return self.storage_connection
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.azurite_blob_port}/{AZURITE_ACCOUNT};"
+        )
+
+    @property
+    def workspace_path(self) -> str:
+        return (
+            f"subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.Quantum/workspaces/{self.workspace_name}"
+        )
+
+    def is_disabled(self, function_name: str) -> bool:
+        """The local host's stand-in for `AzureWebJobs.<name>.Disabled`: a comma-separated list of names."""
+        return function_name in {n.strip() for n in self.disabled_functions.split(",")}
+
+    def accepted_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,65 @@
+"""Messages between the pipeline's functions: commands say "do this", events say "this happened".
+
+Each carries `attempt`, the job's redrive count when the message was made, so message ids stay stable
+for duplicate detection within one attempt and change when the sweeper re-drives a stuck job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.domain.jobs import ErrorData
+
+JOB_RESULTS_QUEUE = "job-results"
+SIMULATOR_QUEUE = "simulator-runs"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+    schema_version: Literal[1] = 1
+    job_id: str
+    attempt: int = 0
+
+    def message_id(self) -> str:
+        return f"{self.job_id}:{type(self).__name__}:{self.attempt}"
+
+
+class TranslateJob(Message):
+    """Command on `jobs-{provider}`: adapt the job's input to the provider's format.
+
+    `program` carries the validated input when it is small, sparing a blob read; otherwise (and on
+    a re-drive) the translator reads the input blob.
+    """
+
+    program: bytes | None = None
+
+
+class RunJob(Message):
+    """Command on the provider's run queue: execute the translated program.
+
+    `program` carries the translated program when it is small; otherwise the runner reads
+    `translatedInput`.
+    """
+
+    program: bytes | None = None
+
+
+class JobOutcome(Message):
+    """Event on `job-results`: the provider finished the job, one way or the other.
+
+    A successful output travels inline in `output` when it is small, or in the blob named by
+    `output_blob` (claim check) when it is not. The inline size limit keeps every message well under
+    Service Bus Standard's 256 KB.
+    """
+
+    succeeded: bool
+    began_at: datetime
+    ended_at: datetime
+    output: str | None = None
+    output_blob: str | None = None
+    error: ErrorData | None = None
+    usage: dict[str, float] | None = None

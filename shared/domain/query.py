@@ -1,0 +1,248 @@
+"""List queries in the Azure Quantum SDK's grammar: `filter`, `orderby`, `skip`, `top`.
+
+The filter language is the OData subset the SDK writes, e.g.
+`startswith(Name, 'bell') and (ProviderId eq 'ionq') and (State eq 'Succeeded' or State eq 'Failed')
+and CreationTime ge 2024-01-01`. It is parsed into a small expression tree that each job store turns
+into its own query language; parse errors name the column where the filter goes wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from shared.domain.errors import InvalidRequestError
+
+
+class QueryField(StrEnum):
+    NAME = "Name"
+    ITEM_TYPE = "ItemType"
+    JOB_TYPE = "JobType"
+    PROVIDER_ID = "ProviderId"
+    TARGET = "Target"
+    STATE = "State"
+    CREATION_TIME = "CreationTime"
+    SESSION_ID = "SessionId"
+
+
+class Op(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    GT = "gt"
+    GE = "ge"
+    LT = "lt"
+    LE = "le"
+
+
+@dataclass(frozen=True)
+class Compare:
+    field: QueryField
+    op: Op
+    value: str | datetime
+
+
+@dataclass(frozen=True)
+class StartsWith:
+    field: QueryField
+    prefix: str
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Expr
+
+
+Expr = Compare | StartsWith | AllOf | AnyOf | Not
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    field: QueryField
+    descending: bool
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    filter: Expr | None = None
+    orderby: OrderBy = OrderBy(QueryField.CREATION_TIME, descending=True)
+    skip: int = 0
+    top: int = 100
+
+
+MAX_PAGE = 100
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<dt>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)"
+    r"|(?P<num>\d+(?:\.\d+)?)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),]))"
+)
+_FIELDS = {f.value.lower(): f for f in QueryField}
+
+
+def _bad(message: str, position: int) -> InvalidRequestError:
+    return InvalidRequestError(f"filter, column {position + 1}: {message}", target="filter")
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    position: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = _TOKEN.match(text, position)
+        if match is None or match.lastgroup is None:
+            start = len(text[position:]) - len(text[position:].lstrip()) + position
+            raise _bad(f"unexpected character {text[start]!r}", start)
+        kind = match.lastgroup
+        tokens.append(_Token(kind, match.group(kind), match.start(kind)))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+
+    def parse(self) -> Expr:
+        expr = self._or()
+        if self.index < len(self.tokens):
+            token = self.tokens[self.index]
+            raise _bad(f"unexpected {token.text!r}", token.position)
+        return expr
+
+    def _peek(self) -> _Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def _next(self, expected: str) -> _Token:
+        token = self._peek()
+        if token is None:
+            raise _bad(f"expected {expected} but the filter ended", len(self.text))
+        self.index += 1
+        return token
+
+    def _keyword(self, word: str) -> bool:
+        token = self._peek()
+        if token is not None and token.kind == "word" and token.text.lower() == word:
+            self.index += 1
+            return True
+        return False
+
+    def _expect_punct(self, char: str) -> None:
+        token = self._next(f"'{char}'")
+        if token.text != char:
+            raise _bad(f"expected '{char}', found {token.text!r}", token.position)
+
+    def _or(self) -> Expr:
+        items = [self._and()]
+        while self._keyword("or"):
+            items.append(self._and())
+        return items[0] if len(items) == 1 else AnyOf(tuple(items))
+
+    def _and(self) -> Expr:
+        items = [self._unary()]
+        while self._keyword("and"):
+            items.append(self._unary())
+        return items[0] if len(items) == 1 else AllOf(tuple(items))
+
+    def _unary(self) -> Expr:
+        if self._keyword("not"):
+            return Not(self._unary())
+        token = self._next("a condition")
+        if token.text == "(":
+            expr = self._or()
+            self._expect_punct(")")
+            return expr
+        if token.kind == "word" and token.text.lower() == "startswith":
+            self._expect_punct("(")
+            field = self._field(self._next("a field name"))
+            self._expect_punct(",")
+            prefix = self._next("a quoted string")
+            if prefix.kind != "str":
+                raise _bad(f"startswith takes a quoted string, found {prefix.text!r}", prefix.position)
+            self._expect_punct(")")
+            return StartsWith(field, _unquote(prefix.text))
+        field = self._field(token)
+        op_token = self._next("an operator")
+        try:
+            op = Op(op_token.text.lower())
+        except ValueError:
+            raise _bad(f"unknown operator {op_token.text!r}; use eq, ne, gt, ge, lt or le", op_token.position) from None
+        return Compare(field, op, self._value(field, self._next("a value")))
+
+    @staticmethod
+    def _field(token: _Token) -> QueryField:
+        field = _FIELDS.get(token.text.lower()) if token.kind == "word" else None
+        if field is None:
+            known = ", ".join(f.value for f in QueryField)
+            raise _bad(f"unknown field {token.text!r}; filterable fields are {known}", token.position)
+        return field
+
+    @staticmethod
+    def _value(field: QueryField, token: _Token) -> str | datetime:
+        if field is QueryField.CREATION_TIME:
+            text = _unquote(token.text) if token.kind == "str" else token.text
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise _bad(f"{text!r} is not a date (YYYY-MM-DD) or date-time", token.position) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC)
+        if token.kind != "str":
+            raise _bad(f"{field.value} is compared with a quoted string, found {token.text!r}", token.position)
+        return _unquote(token.text)
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1].replace("''", "'")
+
+
+def parse_filter(text: str | None) -> Expr | None:
+    if text is None or not text.strip():
+        return None
+    return _Parser(text).parse()
+
+
+def parse_orderby(text: str | None) -> OrderBy:
+    if text is None or not text.strip():
+        return JobQuery.orderby
+    parts = text.split()
+    field = _FIELDS.get(parts[0].lower())
+    if field is None or len(parts) > 2 or (len(parts) == 2 and parts[1].lower() not in {"asc", "desc"}):
+        known = ", ".join(f.value for f in QueryField)
+        raise InvalidRequestError(
+            f"orderby must be '<field> [asc|desc]' with a field among {known}; got {text!r}.",
+            target="orderby",
+        )
+    return OrderBy(field, descending=len(parts) == 2 and parts[1].lower() == "desc")
+
+
+def parse_int(text: str | None, *, name: str, default: int, low: int, high: int) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidRequestError(f"{name} must be a whole number, got {text!r}.", target=name) from None
+    if not low <= value <= high:
+        raise InvalidRequestError(f"{name} must be between {low} and {high}, got {value}.", target=name)
+    return value

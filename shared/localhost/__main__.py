@@ -1,0 +1,68 @@
+"""`python -m shared.localhost`: serve the app on http://127.0.0.1:$PORT/api/ with embedded backends."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from shared import bootstrap
+from shared.config import Settings
+from shared.localhost import azurite
+from shared.localhost.host import LocalHost, load_host_json
+
+logger = logging.getLogger("shared.localhost")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _with_key(settings: Settings) -> Settings:
+    """Use QUANTUM_API_KEYS when set; otherwise a key made once and kept under the state folder."""
+    if settings.accepted_keys():
+        return settings
+    path = settings.local_state_dir / "api-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return settings.model_copy(update={"api_keys": path.read_text().strip()})
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("QDK_PYTHON_TELEMETRY", "none")
+    settings = Settings()
+    settings.local_state_dir.mkdir(parents=True, exist_ok=True)
+    settings = _with_key(settings)
+    bootstrap.configure(settings)
+    storage_process = None
+    if settings.start_azurite:
+        storage_process = azurite.start_azurite(
+            PROJECT_ROOT, settings.local_state_dir / "azurite", settings.azurite_blob_port
+        )
+    app = importlib.import_module("function_app").app
+    host = LocalHost(app, settings, bootstrap.embedded_queue(), bootstrap.artifacts(), load_host_json(PROJECT_ROOT))
+    signal.signal(signal.SIGTERM, lambda *_: host.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: host.request_stop())
+    host.start()
+    key = next(iter(settings.accepted_keys())) if len(settings.accepted_keys()) == 1 else "(from QUANTUM_API_KEYS)"
+    print(  # noqa: T201 - the lines a person starting the service needs
+        f"Quantum job service ready on http://127.0.0.1:{settings.port}/api/\n"
+        f"  workspace: {settings.workspace_path}\n"
+        f"  API key (header x-ms-quantum-api-key): {key}",
+        flush=True,
+    )
+    try:
+        host.wait()
+    finally:
+        host.stop()
+        if storage_process is not None:
+            azurite.stop(storage_process)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT_ROOT))
+    sys.exit(main())

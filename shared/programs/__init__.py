@@ -1,0 +1,6 @@
+"""Quantum programs: validation with positioned diagnostics and translation between formats."""
+
+from .formats import INPUT_FORMATS, OUTPUT_FORMATS, ProgramInfo
+from .translate import inspect_program, translate_program
+
+__all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "ProgramInfo", "inspect_program", "translate_program"]

@@ -1,0 +1,62 @@
+"""Program format names, the program summary type and the error helpers shared by the parsers."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.domain.errors import Diagnostic, InvalidProgramError
+
+IONQ_CIRCUIT = "ionq.circuit.v1"
+OPENQASM2 = "openqasm.v2"
+OPENQASM3 = "openqasm.v3"
+HONEYWELL_OPENQASM = "honeywell.openqasm.v1"
+
+INPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, OPENQASM2, OPENQASM3, HONEYWELL_OPENQASM})
+OUTPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, HONEYWELL_OPENQASM})
+
+MAX_DIAGNOSTICS = 20
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    """Size of a validated program: qubits, classical result bits and gate applications."""
+
+    num_qubits: int
+    num_clbits: int
+    gate_count: int
+
+
+def invalid_program(what: str, diagnostics: Sequence[Diagnostic]) -> InvalidProgramError:
+    """An InvalidProgramError whose message names the first of (at most MAX_DIAGNOSTICS) findings."""
+    kept = list(diagnostics[:MAX_DIAGNOSTICS])
+    more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
+    return InvalidProgramError(f"{what} is not valid: {kept[0].render()}{more}", diagnostics=kept)
+
+
+def position_at(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset into text."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """Decode UTF-8 (a leading BOM is dropped); a bad byte becomes a diagnostic at its position."""
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line, column = position_at(before, len(before))
+        raise invalid_program(
+            what,
+            [
+                Diagnostic(
+                    code="InvalidEncoding",
+                    message=f"byte 0x{data[exc.start]:02x} is not valid UTF-8; programs must be UTF-8 text",
+                    line=line,
+                    column=column,
+                )
+            ],
+        ) from None

@@ -1,0 +1,87 @@
+"""Inspect and translate programs; every input format goes through a qiskit QuantumCircuit."""
+
+from __future__ import annotations
+
+from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit.circuit import ControlFlowOp, Gate
+
+from shared.domain.errors import Diagnostic, UnsupportedFormatError, UnsupportedProgramError
+
+from .formats import (
+    HONEYWELL_OPENQASM,
+    INPUT_FORMATS,
+    IONQ_CIRCUIT,
+    OPENQASM2,
+    OPENQASM3,
+    OUTPUT_FORMATS,
+    ProgramInfo,
+    decode_text,
+)
+from .ionq_json import circuit_to_ionq, dump_ionq, ionq_to_circuit, parse_ionq
+from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, parse_qasm2, parse_qasm3
+
+
+def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
+    """Validate a program fully and summarise it; IonQ programs measure every qubit (clbits = qubits)."""
+    _check_format(input_format, INPUT_FORMATS, "input")
+    if input_format == IONQ_CIRCUIT:
+        program = parse_ionq(data)
+        return ProgramInfo(num_qubits=program.qubits, num_clbits=program.qubits, gate_count=len(program.circuit))
+    circuit = load_circuit(data, input_format)
+    return ProgramInfo(
+        num_qubits=int(circuit.num_qubits),
+        num_clbits=int(circuit.num_clbits),
+        gate_count=_gate_count(circuit),
+    )
+
+
+def translate_program(data: bytes, input_format: str, output_format: str) -> bytes:
+    """Translate to IonQ JSON or OpenQASM 2; same-format translation validates and normalises."""
+    _check_format(input_format, INPUT_FORMATS, "input")
+    _check_format(output_format, OUTPUT_FORMATS, "output")
+    if input_format == output_format == IONQ_CIRCUIT:
+        return dump_ionq(parse_ionq(data))
+    circuit = load_circuit(data, input_format)
+    if output_format == HONEYWELL_OPENQASM and input_format in (OPENQASM2, HONEYWELL_OPENQASM):
+        return data
+    if circuit.parameters:
+        names = ", ".join(sorted(str(parameter.name) for parameter in circuit.parameters))
+        raise UnsupportedProgramError(
+            f"The program has unbound input parameters ({names}); give them values before submitting.",
+            diagnostics=[Diagnostic(code="UnboundParameters", message=f"unbound parameters: {names}")],
+        )
+    if output_format == IONQ_CIRCUIT:
+        return dump_ionq(circuit_to_ionq(circuit))
+    return dump_qasm2(circuit).encode()
+
+
+def load_circuit(data: bytes, input_format: str) -> QuantumCircuit:
+    """Parse a program; an IonQ program gets its implicit final measurement of every qubit into `c`."""
+    _check_format(input_format, INPUT_FORMATS, "input")
+    if input_format == IONQ_CIRCUIT:
+        circuit = ionq_to_circuit(parse_ionq(data))
+        results = ClassicalRegister(circuit.num_qubits, "c")
+        circuit.add_register(results)
+        circuit.measure(circuit.qubits, results)
+        return circuit
+    if input_format == OPENQASM3:
+        return parse_qasm3(decode_text(data, QASM3_PROGRAM))
+    return parse_qasm2(decode_text(data, QASM2_PROGRAM))
+
+
+def _check_format(name: str, known: frozenset[str], role: str) -> None:
+    if name not in known:
+        expected = ", ".join(sorted(known))
+        raise UnsupportedFormatError(f"Unknown {role} format {name!r}; expected one of {expected}.")
+
+
+def _gate_count(circuit: QuantumCircuit) -> int:
+    """Gate applications as written, counting the gates inside conditional and loop bodies once."""
+    count = 0
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, ControlFlowOp):
+            count += sum(_gate_count(block) for block in operation.blocks)
+        elif isinstance(operation, Gate):
+            count += 1
+    return count

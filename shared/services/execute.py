@@ -1,0 +1,152 @@
+"""The pipeline after submit: translate, run on the provider, record the outcome.
+
+Each step is idempotent. It reads the job first and does nothing for a job that is already past
+the step (or final), so a redelivered or duplicated message changes nothing. State changes are
+conditional writes: a lost race raises StaleWriteError, a transient error, and the message is
+delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from shared.domain.errors import PermanentJobError
+from shared.domain.jobs import Job, JobStatus
+from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.ports import ProviderBackend
+from shared.programs import translate_program
+from shared.services.pipeline import (
+    OUTPUT_BLOB,
+    STAGED_OUTPUT_BLOB,
+    TRANSLATED_BLOB,
+    Pipeline,
+    error_data,
+    inline,
+    input_location,
+    job_container,
+)
+
+logger = logging.getLogger(__name__)
+
+_CONTENT_TYPES = {"ionq.circuit.v1": "application/json", "honeywell.openqasm.v1": "application/qasm"}
+
+
+def translate_job(p: Pipeline, message: TranslateJob) -> None:
+    """Adapt a Waiting job's input to its provider's format and hand it to the provider."""
+    job = p.jobs.get(message.job_id)
+    if job is None or job.status is not JobStatus.WAITING:
+        _skip(message.job_id, job, "translate")
+        return
+    target = p.catalog.target(job.details.provider_id, job.details.target)
+    container = job_container(job.id)
+    try:
+        program = message.program or p.artifacts.get(*input_location(p, job), max_bytes=p.limits.max_input_bytes)
+        translated = translate_program(program, job.details.input_data_format, target.provider_format)
+    except PermanentJobError as error:
+        _fail(p, job, error, "Translation failed")
+        return
+    content_type = _CONTENT_TYPES.get(target.provider_format, "application/octet-stream")
+    p.artifacts.put(container, TRANSLATED_BLOB, translated, content_type)
+    p.sender.send(SIMULATOR_QUEUE, RunJob(job_id=job.id, attempt=job.redrives, program=inline(p, translated)))
+
+
+def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
+    """The provider's side: mark the job Executing, run it, report the outcome on job-results."""
+    job = p.jobs.get(message.job_id)
+    if job is None or job.is_final:
+        _skip(message.job_id, job, "run")
+        return
+    target = p.catalog.target(job.details.provider_id, job.details.target)
+    if job.status is JobStatus.WAITING:
+        job = p.jobs.replace(job.transition_to(JobStatus.EXECUTING, at=p.clock.now(), cause=f"Started on {target.id}"))
+        logger.info("Job %s is Executing", job.id, extra={"job_id": job.id})
+    began = job.details.begin_execution_time or p.clock.now()
+    container = job_container(job.id)
+    try:
+        program = message.program or p.artifacts.get(container, TRANSLATED_BLOB, max_bytes=p.limits.max_input_bytes * 4)
+        output = backend.run(target, program, job.shots or target.default_shots)
+    except PermanentJobError as error:
+        outcome = JobOutcome(
+            job_id=job.id,
+            attempt=message.attempt,
+            succeeded=False,
+            began_at=began,
+            ended_at=p.clock.now(),
+            error=error_data(error),
+        )
+    else:
+        outcome = _success(p, job, message, output.data, output.usage, began)
+    p.sender.send(JOB_RESULTS_QUEUE, outcome)
+
+
+def record_outcome(p: Pipeline, message: JobOutcome) -> None:
+    """Write the output to `job-{id}/rawOutputData` and move the job to its final status."""
+    job = p.jobs.get(message.job_id)
+    if job is None or job.is_final:
+        _skip(message.job_id, job, "record")
+        return
+    if job.status is JobStatus.WAITING:
+        job = job.transition_to(JobStatus.EXECUTING, at=message.began_at, cause="Provider reported its start")
+    if message.succeeded:
+        container = job_container(job.id)
+        data = (
+            message.output.encode()
+            if message.output is not None
+            else p.artifacts.get(container, message.output_blob or STAGED_OUTPUT_BLOB, max_bytes=2**31)
+        )
+        p.artifacts.put(container, OUTPUT_BLOB, data, "application/json", overwrite=False)
+        final = job.transition_to(
+            JobStatus.SUCCEEDED,
+            at=message.ended_at,
+            cause="Provider finished",
+            usage=message.usage,
+            began_at=message.began_at,
+        )
+    else:
+        final = job.transition_to(
+            JobStatus.FAILED,
+            at=message.ended_at,
+            cause="Provider reported a failure",
+            error=message.error,
+            usage=message.usage,
+            began_at=message.began_at,
+        )
+    p.jobs.replace(final)
+    logger.info("Job %s is %s", job.id, final.status, extra={"job_id": job.id})
+
+
+def _success(
+    p: Pipeline, job: Job, message: RunJob, data: bytes, usage: dict[str, float], began: datetime
+) -> JobOutcome:
+    ended = p.clock.now()
+    if len(data) <= p.limits.inline_message_bytes:
+        return JobOutcome(
+            job_id=job.id,
+            attempt=message.attempt,
+            succeeded=True,
+            began_at=began,
+            ended_at=ended,
+            output=data.decode(),
+            usage=usage,
+        )
+    p.artifacts.put(job_container(job.id), STAGED_OUTPUT_BLOB, data, "application/json")
+    return JobOutcome(
+        job_id=job.id,
+        attempt=message.attempt,
+        succeeded=True,
+        began_at=began,
+        ended_at=ended,
+        output_blob=STAGED_OUTPUT_BLOB,
+        usage=usage,
+    )
+
+
+def _fail(p: Pipeline, job: Job, error: PermanentJobError, cause: str) -> None:
+    p.jobs.replace(job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error_data(error)))
+    logger.info("Job %s Failed: %s", job.id, error.message, extra={"job_id": job.id})
+
+
+def _skip(job_id: str, job: Job | None, step: str) -> None:
+    state = "missing" if job is None else job.status
+    logger.info("Job %s: %s skipped, the job is %s", job_id, step, state, extra={"job_id": job_id})

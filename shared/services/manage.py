@@ -1,0 +1,143 @@
+"""What users do to jobs after submit: look, list, rename, cancel, delete; and the workspace views."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.errors import InvalidRequestError, NotCancellableError
+from shared.domain.jobs import ACTIVE, Job, JobStatus, Priority
+from shared.domain.query import MAX_PAGE, JobQuery
+from shared.services.pipeline import Pipeline, job_container, retry_stale
+
+logger = logging.getLogger(__name__)
+
+_CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+
+
+class JobUpdate(BaseModel):
+    """The body of `PATCH jobs/{id}` (merge patch): only these fields may change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=256)
+    priority: Priority | None = None
+    tags: tuple[str, ...] | None = Field(None, max_length=50)
+
+
+@dataclass(frozen=True)
+class Page:
+    jobs: list[Job]
+    next_skip: int | None
+
+
+def list_jobs(p: Pipeline, query: JobQuery) -> Page:
+    """One page of jobs, and where the next page starts if there is one."""
+    rows = p.jobs.query(JobQuery(query.filter, query.orderby, query.skip, min(query.top, MAX_PAGE) + 1))
+    size = min(query.top, MAX_PAGE)
+    more = len(rows) > size
+    return Page(rows[:size], query.skip + size if more else None)
+
+
+def update_job(p: Pipeline, job_id: str, update: JobUpdate) -> Job:
+    changes = update.model_dump(exclude_unset=True)
+    if any(value is None for value in changes.values()):
+        raise InvalidRequestError("name, priority and tags cannot be set to null.", target="body")
+
+    def apply() -> Job:
+        return p.jobs.replace(p.require(job_id).with_details(**changes, last_updated_time=p.clock.now()))
+
+    return retry_stale(apply)
+
+
+def cancel_job(p: Pipeline, job_id: str) -> Job:
+    """Cancel a Waiting job at once, an Executing one where its target allows; refuse a final one."""
+
+    def apply() -> Job:
+        job = p.require(job_id)
+        if job.is_final:
+            raise NotCancellableError(f"Job '{job_id}' is already {job.status}; a final job cannot be cancelled.")
+        target = p.catalog.target(job.details.provider_id, job.details.target)
+        if job.status is JobStatus.EXECUTING and not target.cancels_executing:
+            raise NotCancellableError(f"Job '{job_id}' is Executing and {target.id} cannot stop a running job.")
+        return p.jobs.replace(job.transition_to(JobStatus.CANCELLED, at=p.clock.now(), cause="Cancelled by the user"))
+
+    job = retry_stale(apply)
+    logger.info("Job %s is Cancelled", job_id, extra={"job_id": job_id})
+    return job
+
+
+def delete_job(p: Pipeline, job_id: str) -> None:
+    """Older SDKs cancel by DELETE: an active job is cancelled; a final one is deleted with its blobs."""
+    job = p.require(job_id)
+    if job.status in ACTIVE:
+        cancel_job(p, job_id)
+        return
+    p.artifacts.delete_container(job_container(job_id))
+    p.jobs.delete(job_id)
+    logger.info("Job %s deleted", job_id, extra={"job_id": job_id})
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    dimension: str
+    provider_id: str
+    period: str
+    limit: float
+    utilization: float
+
+
+def quotas(p: Pipeline) -> list[QuotaUsage]:
+    now = p.clock.now()
+    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    usages = []
+    for provider in p.catalog.providers:
+        for quota in provider.quotas:
+            since = month_start if quota.period == "Monthly" else datetime.min.replace(tzinfo=UTC)
+            used = p.jobs.count_created_since(provider.id, since)
+            usages.append(QuotaUsage(quota.dimension, provider.id, quota.period, quota.limit, float(used)))
+    return usages
+
+
+class SasRequest(BaseModel):
+    model_config = ConfigDict(alias_generator=None, populate_by_name=True, frozen=True, extra="forbid")
+
+    containerName: str = Field(min_length=3, max_length=63)  # noqa: N815 - the wire name
+    blobName: str | None = Field(None, min_length=1, max_length=1024)  # noqa: N815 - the wire name
+
+
+def sas_uri(p: Pipeline, request: SasRequest) -> str:
+    """A short-lived SAS URL: for a container (created if needed) or for one blob in it (read only)."""
+    if not _CONTAINER.match(request.containerName):
+        raise InvalidRequestError(
+            f"containerName '{request.containerName}' is not a valid container name: use 3-63 lowercase "
+            "letters, digits and single hyphens, starting and ending with a letter or digit.",
+            target="containerName",
+        )
+    if request.blobName is None:
+        p.artifacts.ensure_container(request.containerName)
+        return p.artifacts.container_sas_url(request.containerName, p.limits.sas_ttl)
+    check_blob_name(request.blobName, target="blobName")
+    return p.artifacts.blob_sas_url(request.containerName, request.blobName, p.limits.sas_ttl)
+
+
+def check_blob_name(name: str, *, target: str) -> None:
+    """Refuse blob names that could be read as paths elsewhere: dot segments, backslashes, controls."""
+    segments = name.split("/")
+    problem = None
+    if name.startswith("/") or name.endswith("/"):
+        problem = "it starts or ends with '/'"
+    elif any(s in {"", ".", ".."} for s in segments):
+        problem = "it has an empty, '.' or '..' path segment"
+    elif "\\" in name:
+        problem = "it contains a backslash"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = "it contains a control character"
+    elif len(name) > 1024:
+        problem = "it is longer than 1024 characters"
+    if problem:
+        raise InvalidRequestError(f"Blob name {name[:80]!r} is not accepted: {problem}.", target=target)

@@ -1,0 +1,202 @@
+"""Submit: validate a job request, store the job as Waiting, and route it to its provider's queue."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.alias_generators import to_camel
+
+from shared.domain.catalog import TargetSpec, check_formats
+from shared.domain.errors import (
+    InvalidRequestError,
+    JobExistsError,
+    PermanentJobError,
+    UnsupportedProgramError,
+)
+from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
+from shared.domain.messages import TranslateJob
+from shared.programs import inspect_program
+from shared.services.pipeline import OUTPUT_BLOB, Pipeline, error_data, inline, job_container
+
+logger = logging.getLogger(__name__)
+
+
+class JobSubmission(BaseModel):
+    """The body of `PUT jobs/{id}`: the create-time fields of JobDetails. Read-only fields are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    id: str | None = None
+    name: str | None = Field(None, max_length=256)
+    provider_id: str = Field(min_length=1, max_length=64)
+    target: str = Field(min_length=1, max_length=128)
+    item_type: str | None = Field(None, pattern="^Job$")
+    job_type: str | None = Field(None, pattern="^QuantumComputing$")
+    session_id: str | None = Field(None, max_length=64)
+    container_uri: str | None = Field(None, max_length=2048)
+    input_data_uri: str = Field(min_length=1, max_length=2048)
+    input_data_format: str = Field(min_length=1, max_length=128)
+    input_params: dict[str, JsonValue] = Field(default_factory=dict)
+    metadata: dict[str, JsonValue] | None = None
+    output_data_format: str | None = Field(None, max_length=128)
+    priority: Priority | None = None
+    tags: tuple[str, ...] | None = Field(None, max_length=50)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job: Job
+    created: bool
+
+
+def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: str) -> Submitted:
+    """Create the job, or return the stored one when the same request is replayed.
+
+    Everything is checked before anything is written: the target and formats, shots, the input
+    blob (it must be in this workspace's storage and within the size limit) and the program itself.
+    A different request for an existing id is a JobExistsError.
+    """
+    if submission.id is not None and submission.id.lower() != job_id:
+        raise InvalidRequestError(f"The body's id '{submission.id}' differs from the path's '{job_id}'.", target="id")
+    digest = fingerprint(_identity(submission))
+    existing = p.jobs.get(job_id)
+    if existing is not None:
+        return _replay(p, existing, digest)
+    target = p.catalog.target(submission.provider_id, submission.target)
+    check_formats(target, submission.input_data_format, submission.output_data_format)
+    params = _with_shots(submission.input_params, target)
+    container, blob = _locate_input(p, submission.input_data_uri)
+    program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
+    info = inspect_program(program, submission.input_data_format)
+    if info.num_qubits > target.max_qubits:
+        raise UnsupportedProgramError(
+            f"The program uses {info.num_qubits} qubits; {target.id} has {target.max_qubits}.",
+            target="inputData",
+        )
+    if container != job_container(job_id):
+        p.artifacts.ensure_container(job_container(job_id))
+    job = Job.new(_details(p, job_id, submission, target, params), digest, cause)
+    try:
+        stored = p.jobs.create(job)
+    except JobExistsError:
+        raced = p.jobs.get(job_id)
+        if raced is None:
+            raise
+        return _replay(p, raced, digest)
+    logger.info("Job %s submitted to %s", job_id, target.id, extra={"job_id": job_id})
+    route(p, stored, inline(p, program))
+    return Submitted(stored, created=True)
+
+
+def submit_failed(p: Pipeline, job_id: str, submission: JobSubmission, error: PermanentJobError, *, cause: str) -> Job:
+    """Store a job that failed validation, so a dropped program that cannot run is still visible."""
+    now = p.clock.now()
+    provider = submission.provider_id.lower()
+    details = JobDetails(
+        id=job_id,
+        name=submission.name or job_id,
+        provider_id=provider,
+        target=submission.target.lower(),
+        container_uri=p.artifacts.container_url(job_container(job_id)),
+        input_data_uri=submission.input_data_uri,
+        input_data_format=submission.input_data_format,
+        input_params=submission.input_params,
+        output_data_uri=p.artifacts.blob_url(job_container(job_id), OUTPUT_BLOB),
+        output_data_format=submission.output_data_format or "unknown",
+        tags=submission.tags or (),
+        creation_time=now,
+        last_updated_time=now,
+        created_by_type="Application",
+    )
+    job = Job.new(details, fingerprint(_identity(submission)), cause)
+    failed = job.transition_to(JobStatus.FAILED, at=now, cause="Rejected by validation", error=error_data(error))
+    try:
+        return p.jobs.create(failed)
+    except JobExistsError:
+        return p.require(job_id)
+
+
+def route(p: Pipeline, job: Job, program: bytes | None = None) -> None:
+    """Send the job to its provider's queue; duplicate detection makes a repeat harmless."""
+    provider = p.catalog.provider(job.details.provider_id)
+    p.sender.send(provider.queue, TranslateJob(job_id=job.id, attempt=job.redrives, program=program))
+
+
+def _replay(p: Pipeline, existing: Job, digest: str) -> Submitted:
+    if existing.fingerprint != digest:
+        raise JobExistsError(
+            f"Job '{existing.id}' already exists with a different request; choose a new job id.",
+            target="jobId",
+        )
+    if existing.status is JobStatus.WAITING:
+        route(p, existing)
+    return Submitted(existing, created=False)
+
+
+def _identity(submission: JobSubmission) -> dict[str, JsonValue]:
+    payload = submission.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"id"})
+    if submission.container_uri:
+        payload["containerUri"] = _without_query(submission.container_uri)
+    return payload
+
+
+def _with_shots(params: dict[str, JsonValue], target: TargetSpec) -> dict[str, JsonValue]:
+    shots = params.get("shots")
+    if shots is None:
+        return {**params, "shots": target.default_shots}
+    if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= target.max_shots:
+        raise InvalidRequestError(
+            f"inputParams.shots must be a whole number from 1 to {target.max_shots} for {target.id}; got {shots!r}.",
+            target="inputParams.shots",
+        )
+    return params
+
+
+def _locate_input(p: Pipeline, uri: str) -> tuple[str, str]:
+    location = p.artifacts.locate(uri)
+    if location is None:
+        raise InvalidRequestError(
+            "inputDataUri must name a blob in this workspace's storage account "
+            "(get a container URL from storage/sasUri and upload the program there).",
+            target="inputDataUri",
+        )
+    return location
+
+
+def _without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _details(
+    p: Pipeline,
+    job_id: str,
+    submission: JobSubmission,
+    target: TargetSpec,
+    params: dict[str, JsonValue],
+) -> JobDetails:
+    """The job's own container `job-{id}` holds its translated input and output, wherever the input is."""
+    now = p.clock.now()
+    container = job_container(job_id)
+    return JobDetails(
+        id=job_id,
+        name=submission.name or job_id,
+        provider_id=submission.provider_id.lower(),
+        target=target.id,
+        session_id=submission.session_id,
+        container_uri=p.artifacts.container_url(container),
+        input_data_uri=_without_query(submission.input_data_uri),
+        input_data_format=submission.input_data_format,
+        input_params=params,
+        metadata=submission.metadata,
+        output_data_uri=p.artifacts.blob_url(container, OUTPUT_BLOB),
+        output_data_format=target.output_format,
+        priority=submission.priority or "Standard",
+        tags=submission.tags or (),
+        creation_time=now,
+        last_updated_time=now,
+        created_by_type="Key",
+    )

@@ -1,0 +1,182 @@
+"""Bad input at every entry point gets a clear error, with the right status, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.helpers import Api, ionq_job_body
+from tests.servers import LocalHostProcess
+
+pytestmark = pytest.mark.integration
+
+BELL = json.dumps({"qubits": 2, "circuit": [{"gate": "h", "targets": [0]}]}).encode()
+BAD_QASM = b'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0]\ncx q[0], q[1];\n'
+
+
+@pytest.fixture(scope="module")
+def api(host: LocalHostProcess) -> Api:
+    return Api(host)
+
+
+@pytest.fixture(scope="module")
+def program(api: Api) -> str:
+    return api.upload_program(BELL)
+
+
+def error_of(response: requests.Response) -> dict[str, Any]:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert response.headers["x-ms-error-code"] == body["error"]["code"]
+    return dict(body["error"])
+
+
+def assert_nothing_written(api: Api, job_id: str) -> None:
+    assert api.get_job(job_id).status_code == 404
+
+
+def test_malformed_json_names_line_and_column(api: Api) -> None:
+    job_id = str(uuid.uuid4())
+    response = api.session.put(
+        f"{api.base}/jobs/{job_id}",
+        data=b'{"name": "x",\n "target" "ionq"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "line 2, column 11" in error_of(response)["message"]
+    assert_nothing_written(api, job_id)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        pytest.param({"target": "ionq.qpu.unicorn"}, 400, "Known targets: ionq.simulator", id="unknown-target"),
+        pytest.param({"providerId": "acme"}, 400, "Known providers", id="unknown-provider"),
+        pytest.param({"inputDataFormat": "rigetti.quil.v1"}, 400, "Supported: ionq.circuit.v1", id="wrong-format"),
+        pytest.param({"inputParams": {"shots": -1}}, 400, "inputParams.shots", id="negative-shots"),
+        pytest.param({"inputDataUri": "http://evil.example/x/y"}, 400, "storage account", id="foreign-input"),
+        pytest.param({"target": None}, 400, "target", id="null-target"),
+        pytest.param({"tags": "not-a-list"}, 400, "tags", id="tags-type"),
+    ],
+)
+def test_invalid_job_requests_are_refused(
+    api: Api, program: str, change: dict[str, Any], status: int, words: str
+) -> None:
+    job_id = str(uuid.uuid4())
+    response = api.put_job(job_id, {**ionq_job_body(program, "bad"), **change})
+    assert response.status_code == status
+    error = error_of(response)
+    assert words in json.dumps(error)
+    assert_nothing_written(api, job_id)
+
+
+def test_invalid_program_is_refused_with_line_and_column(api: Api) -> None:
+    job_id = str(uuid.uuid4())
+    body = {**ionq_job_body(api.upload_program(BAD_QASM), "bad-qasm"), "inputDataFormat": "openqasm.v2"}
+    response = api.put_job(job_id, body)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "InvalidProgram"
+    assert error["details"][0]["target"] == "line 4, column 7"
+    assert_nothing_written(api, job_id)
+
+
+def test_missing_input_blob_is_refused(api: Api, program: str) -> None:
+    job_id = str(uuid.uuid4())
+    response = api.put_job(job_id, ionq_job_body(program.replace("inputData", "nothing-here"), "missing"))
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "InputDataNotFound"
+
+
+def test_oversize_input_and_oversize_body_are_413(api: Api, host: LocalHostProcess) -> None:
+    job_id = str(uuid.uuid4())
+    big = api.upload_program(b" " * (4 * 1024 * 1024 + 1))
+    response = api.put_job(job_id, ionq_job_body(big, "big"))
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "InputTooLarge"
+    body = ionq_job_body(api.upload_program(BELL), "x" * 2_000_000)
+    assert api.put_job(job_id, body).status_code == 413
+    assert_nothing_written(api, job_id)
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        pytest.param("..%2F..%2Fsecrets", id="encoded-dot-dot"),
+        pytest.param("a--b", id="double-hyphen"),
+        pytest.param("x" * 37, id="too-long"),
+        pytest.param("has%20space", id="space"),
+        pytest.param("-leading", id="leading-hyphen"),
+    ],
+)
+def test_bad_job_ids_are_refused(api: Api, program: str, job_id: str) -> None:
+    response = api.put_job(job_id, ionq_job_body(program, "bad-id"))
+    assert response.status_code == 400
+    assert error_of(response)["target"] == "jobId"
+
+
+def test_a_different_request_for_an_existing_id_is_a_conflict_and_a_replay_is_not(api: Api, program: str) -> None:
+    job_id = str(uuid.uuid4())
+    first = api.put_job(job_id, ionq_job_body(program, "original"))
+    assert first.status_code == 201
+    replay = api.put_job(job_id, ionq_job_body(program, "original"))
+    assert replay.status_code == 200
+    assert replay.json()["id"] == job_id
+    conflict = api.put_job(job_id, ionq_job_body(program, "changed"))
+    assert conflict.status_code == 409
+    assert error_of(conflict)["code"] == "JobAlreadyExists"
+    assert api.get_job(job_id).json()["name"] == "original"
+
+
+def test_keys_and_workspace_paths_are_checked(api: Api, host: LocalHostProcess) -> None:
+    anonymous = requests.get(f"{api.base}/jobs", timeout=10)
+    assert anonymous.status_code == 401
+    wrong = requests.get(f"{api.base}/jobs", headers={"x-ms-quantum-api-key": "nope"}, timeout=10)
+    assert wrong.status_code == 401
+    other = api.base.replace("workspaces/local", "workspaces/other")
+    assert api.session.get(f"{other}/jobs").status_code == 404
+    assert api.session.get(f"{host.endpoint}nothing/here").status_code == 404
+
+
+def test_bad_list_parameters_name_what_is_wrong(api: Api) -> None:
+    response = api.session.get(f"{api.base}/jobs", params={"filter": "Colour eq 'red'"})
+    assert response.status_code == 400
+    assert "column 1" in error_of(response)["message"]
+    assert api.session.get(f"{api.base}/jobs", params={"top": "lots"}).status_code == 400
+    assert api.session.get(f"{api.base}/jobs", params={"orderby": "Name sideways"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"containerName": "UPPER"}, id="uppercase-container"),
+        pytest.param({"containerName": "a"}, id="short-container"),
+        pytest.param({"containerName": "ok-name", "blobName": "../other/x"}, id="dot-dot-blob"),
+        pytest.param({"containerName": "ok-name", "blobName": "a\\b"}, id="backslash-blob"),
+        pytest.param({"containerName": "ok-name", "extra": 1}, id="unknown-field"),
+    ],
+)
+def test_sas_requests_are_validated(api: Api, body: dict[str, Any]) -> None:
+    response = api.session.post(f"{api.base}/storage/sasUri", json=body)
+    assert response.status_code == 400
+    error_of(response)
+
+
+def test_patch_refuses_fields_that_cannot_change(api: Api, program: str) -> None:
+    job_id = str(uuid.uuid4())
+    assert api.put_job(job_id, ionq_job_body(program, "patch-me")).status_code == 201
+    response = api.session.patch(f"{api.base}/jobs/{job_id}", json={"target": "quantinuum.sim.h2-1e"})
+    assert response.status_code == 400
+    assert "target" in json.dumps(error_of(response))
+    assert api.get_job(job_id).json()["target"] == "ionq.simulator"
+
+
+def test_unknown_actions_and_methods_are_refused(api: Api, program: str) -> None:
+    job_id = str(uuid.uuid4())
+    assert api.put_job(job_id, ionq_job_body(program, "actions")).status_code == 201
+    assert api.session.post(f"{api.base}/jobs/{job_id}:explode").status_code == 405
+    assert api.session.post(f"{api.base}/jobs/{uuid.uuid4()}:cancel").status_code == 404

@@ -1,0 +1,165 @@
+"""In-memory stand-ins for the ports, for fast unit tests of the services (beside the real adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from shared.domain.catalog import TargetSpec, load_catalog
+from shared.domain.errors import (
+    InputNotFoundError,
+    InputTooLargeError,
+    JobExistsError,
+    PermanentJobError,
+    StaleWriteError,
+)
+from shared.domain.jobs import Job, JobStatus
+from shared.domain.messages import Message
+from shared.domain.query import JobQuery
+from shared.ports import ProviderOutput
+from shared.services.pipeline import Limits, Pipeline
+
+BASE = "http://blobs.test/acct"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.moment += timedelta(milliseconds=1)
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+class FakeJobStore:
+    def __init__(self) -> None:
+        self.docs: dict[str, Job] = {}
+        self.version = 0
+
+    def _tag(self, job: Job) -> Job:
+        self.version += 1
+        stored = job.model_copy(update={"etag": str(self.version)})
+        self.docs[job.id] = stored
+        return stored
+
+    def create(self, job: Job) -> Job:
+        if job.id in self.docs:
+            raise JobExistsError()
+        return self._tag(job)
+
+    def get(self, job_id: str) -> Job | None:
+        return self.docs.get(job_id)
+
+    def replace(self, job: Job) -> Job:
+        if self.docs[job.id].etag != job.etag:
+            raise StaleWriteError()
+        return self._tag(job)
+
+    def delete(self, job_id: str) -> bool:
+        return self.docs.pop(job_id, None) is not None
+
+    def query(self, query: JobQuery) -> list[Job]:
+        jobs = sorted(self.docs.values(), key=lambda j: (j.details.creation_time, j.id), reverse=True)
+        return jobs[query.skip : query.skip + query.top]
+
+    def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
+        return [j for j in self.docs.values() if j.status is status and j.details.last_updated_time < before][:limit]
+
+    def count_created_since(self, provider_id: str, since: datetime) -> int:
+        return sum(1 for j in self.docs.values() if j.details.provider_id == provider_id)
+
+
+class FakeArtifacts:
+    def __init__(self) -> None:
+        self.blobs: dict[tuple[str, str], bytes] = {}
+        self.containers: set[str] = set()
+
+    def ensure_container(self, container: str) -> None:
+        self.containers.add(container)
+
+    def put(self, container: str, blob: str, data: bytes, content_type: str, *, overwrite: bool = True) -> bool:
+        if not overwrite and (container, blob) in self.blobs:
+            return False
+        self.blobs[(container, blob)] = data
+        return True
+
+    def get(self, container: str, blob: str, *, max_bytes: int) -> bytes:
+        if (container, blob) not in self.blobs:
+            raise InputNotFoundError()
+        data = self.blobs[(container, blob)]
+        if len(data) > max_bytes:
+            raise InputTooLargeError()
+        return data
+
+    def delete_container(self, container: str) -> None:
+        self.containers.discard(container)
+        self.blobs = {k: v for k, v in self.blobs.items() if k[0] != container}
+
+    def blob_url(self, container: str, blob: str) -> str:
+        return f"{BASE}/{container}/{blob}"
+
+    def container_url(self, container: str) -> str:
+        return f"{BASE}/{container}"
+
+    def locate(self, url: str) -> tuple[str, str] | None:
+        if not url.startswith(BASE + "/"):
+            return None
+        container, _, blob = url[len(BASE) + 1 :].partition("/")
+        return (container, blob) if blob else None
+
+    def container_sas_url(self, container: str, ttl: timedelta) -> str:
+        return f"{self.container_url(container)}?sig=x"
+
+    def blob_sas_url(self, container: str, blob: str, ttl: timedelta) -> str:
+        return f"{self.blob_url(container, blob)}?sig=x"
+
+
+@dataclass
+class FakeSender:
+    sent: list[tuple[str, Message]] = field(default_factory=list)
+
+    def send(self, queue: str, message: Message) -> None:
+        if all(m.message_id() != message.message_id() or q != queue for q, m in self.sent):
+            self.sent.append((queue, message))
+
+    def take(self) -> list[tuple[str, Message]]:
+        taken, self.sent = self.sent, []
+        return taken
+
+
+class FakeBackend:
+    """Returns a fixed output, or raises the error it is given, like a provider would."""
+
+    def __init__(self, output: bytes = b'{"histogram": {"0": 0.5, "3": 0.5}}') -> None:
+        self.output = output
+        self.error: PermanentJobError | None = None
+        self.runs = 0
+
+    def run(self, target: TargetSpec, program: bytes, shots: int) -> ProviderOutput:
+        self.runs += 1
+        if self.error is not None:
+            raise self.error
+        return ProviderOutput(data=self.output, usage={"shots": float(shots)})
+
+
+def make_pipeline(**limits: object) -> Pipeline:
+    defaults: dict[str, object] = {
+        "max_input_bytes": 100_000,
+        "inline_message_bytes": 10_000,
+        "waiting_deadline": timedelta(seconds=60),
+        "executing_deadline": timedelta(seconds=600),
+        "max_redrives": 2,
+        "sas_ttl": timedelta(minutes=30),
+    }
+    defaults.update(limits)
+    return Pipeline(
+        jobs=FakeJobStore(),
+        artifacts=FakeArtifacts(),
+        sender=FakeSender(),
+        clock=FakeClock(),
+        catalog=load_catalog(),
+        limits=Limits(**defaults),  # type: ignore[arg-type]
+    )

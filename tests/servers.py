@@ -1,0 +1,131 @@
+"""Real local servers for the tests: Azurite (blob) and the local host, each a child process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+API_KEY = "test-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@contextlib.contextmanager
+def azurite(location: Path | None = None) -> Iterator[int]:
+    port = free_port()
+    storage = ["--location", str(location)] if location else ["--inMemoryPersistence"]
+    process = subprocess.Popen(
+        [
+            str(ROOT / "node_modules/.bin/azurite-blob"),
+            "--silent",
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            *storage,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class LocalHostProcess:
+    """The local host as a user runs it (`python -m shared.localhost`), on test ports and a temp folder."""
+
+    state_dir: Path
+    blob_port: int
+    port: int = field(default_factory=free_port)
+    settings: Mapping[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def workspace_url(self) -> str:
+        return (
+            f"{self.endpoint}subscriptions/{SUBSCRIPTION}/resourceGroups/local/providers/"
+            "Microsoft.Quantum/workspaces/local"
+        )
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "LOCAL_STATE_DIR": str(self.state_dir),
+            "LOCAL_START_AZURITE": "false",
+            "AZURITE_BLOB_PORT": str(self.blob_port),
+            "QUANTUM_API_KEYS": API_KEY,
+            "LOCAL_BLOB_POLL_SECONDS": "0.2",
+            "QDK_PYTHON_TELEMETRY": "none",
+            **self.settings,
+        }
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.state_dir / "host.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.localhost"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the local host exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"the local host did not listen on {self.port}:\n{self.log()[-3000:]}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return (self.state_dir / "host.log").read_text(errors="replace")
