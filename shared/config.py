@@ -31,7 +31,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AzureWebJobsStorage", "STORAGE_CONNECTION"),
         alias="AzureWebJobsStorage",
     )
-    http_threads: int = Field(16, alias="LOCAL_HTTP_THREADS", ge=1, le=256)
     queue_workers: int = Field(4, alias="LOCAL_QUEUE_WORKERS", ge=1, le=64)
     blob_poll_seconds: float = Field(1.0, alias="LOCAL_BLOB_POLL_SECONDS", gt=0)
     disabled_functions: str = Field("", alias="LOCAL_DISABLED_FUNCTIONS")

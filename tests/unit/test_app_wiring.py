@@ -1,0 +1,53 @@
+"""The function app's declared triggers and settings, as the Functions host and the local host read them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import function_app
+from shared.config import Settings
+from shared.domain.catalog import load_catalog
+from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST_LEVEL_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "ServiceBusConnection__fullyQualifiedNamespace", "QDK_PYTHON_TELEMETRY"}
+
+
+@cache  # azure-functions' get_functions() may be called once per app
+def triggers() -> dict[str, dict[str, object]]:
+    found = {}
+    for function in function_app.app.get_functions():
+        bindings = [b.get_dict_repr() for b in function.get_bindings()]
+        found[function.get_function_name()] = next(b for b in bindings if str(b["type"]).endswith("Trigger"))
+    return found
+
+
+def test_every_provider_has_a_translator_on_its_own_queue() -> None:
+    queues = {name: t["queueName"] for name, t in triggers().items() if t["type"] == "serviceBusTrigger"}
+    for provider in load_catalog().providers:
+        assert queues[f"translate_{provider.id.replace('-', '_')}"] == provider.queue
+    assert queues["run_simulator"] == SIMULATOR_QUEUE
+    assert queues["record_result"] == JOB_RESULTS_QUEUE
+
+
+def test_http_functions_are_anonymous_and_checked_in_code() -> None:
+    http = {name: t for name, t in triggers().items() if t["type"] == "httpTrigger"}
+    assert {"jobs_list", "job_item", "job_history", "provider_status", "storage_sas", "quotas"} <= http.keys()
+    assert {str(t["authLevel"]) for t in http.values()} == {"ANONYMOUS"}
+
+
+def test_binding_expressions_name_existing_settings() -> None:
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    for trigger in triggers().values():
+        for value in trigger.values():
+            if isinstance(value, str) and value.count("%") >= 2:
+                assert value.split("%")[1] in aliases
+
+
+def test_the_settings_sample_lists_every_setting_and_nothing_else() -> None:
+    sample = set(json.loads((ROOT / "local.settings.sample.json").read_text())["Values"])
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    assert aliases <= sample
+    assert sample - aliases == HOST_LEVEL_SETTINGS
