@@ -12,7 +12,11 @@ from shared.domain.catalog import load_catalog
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
-HOST_LEVEL_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "ServiceBusConnection__fullyQualifiedNamespace", "QDK_PYTHON_TELEMETRY"}
+HOST_LEVEL_SETTINGS = {
+    "FUNCTIONS_WORKER_RUNTIME",
+    "ServiceBusConnection__fullyQualifiedNamespace",
+    "QDK_PYTHON_TELEMETRY",
+}
 
 
 @cache  # azure-functions' get_functions() may be called once per app
