@@ -21,10 +21,10 @@ HOST_LEVEL_SETTINGS = {
 
 @cache  # azure-functions' get_functions() may be called once per app
 def triggers() -> dict[str, dict[str, object]]:
-    found = {}
+    found: dict[str, dict[str, object]] = {}
     for function in function_app.app.get_functions():
         bindings = [b.get_dict_repr() for b in function.get_bindings()]
-        found[function.get_function_name()] = next(b for b in bindings if str(b["type"]).endswith("Trigger"))
+        found[function.get_function_name() or ""] = next(b for b in bindings if str(b["type"]).endswith("Trigger"))
     return found
 
 
