@@ -32,6 +32,7 @@ def _with_key(settings: Settings) -> Settings:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every HTTP request at INFO
     os.environ.setdefault("QDK_PYTHON_TELEMETRY", "none")
     settings = Settings()
     settings.local_state_dir.mkdir(parents=True, exist_ok=True)

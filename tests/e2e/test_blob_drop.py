@@ -91,3 +91,22 @@ def test_a_dropped_program_without_a_target_fails_and_says_so(programs: Any, hos
     job = wait_for_job(Api(host), drop_job_id("programs", name, GHZ))
     assert job["status"] == "Failed"
     assert "'target' is required" in job["errorData"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        pytest.param("a//b-{}.qasm", "empty", id="empty-segment"),
+        pytest.param("trail-{}/", "ends with '/'", id="trailing-slash"),
+    ],
+)
+def test_a_blob_name_with_path_tricks_is_a_failed_job_that_names_the_problem(
+    programs: Any, host: LocalHostProcess, name: str, problem: str
+) -> None:
+    name = name.format(uuid.uuid4().hex[:6])
+    programs.upload_blob(name, GHZ, metadata={"target": "ionq.simulator"})
+    job = wait_for_job(Api(host), drop_job_id("programs", name, GHZ))
+    assert job["status"] == "Failed"
+    assert job["errorData"]["target"] == "blobName"
+    assert problem in job["errorData"]["message"]
+    assert job["name"] == "rejected-blob"

@@ -251,6 +251,40 @@ def test_sweeper_redrives_a_stuck_job_then_fails_it_with_a_reason() -> None:
     assert "Re-driven" in job.history[1].cause
 
 
+def test_sweeper_redrives_a_job_stuck_executing_on_the_run_queue_then_fails_it() -> None:
+    p = make_pipeline(max_redrives=1)
+    upload(p, "j1")
+    submit_job(p, "j1", submission(), cause="test")
+    execute.translate_job(p, TranslateJob(job_id="j1"))
+    sent(p).take()
+    execute.run_job(p, FakeBackend(), RunJob(job_id="j1"))
+    sent(p).take()  # the outcome is lost
+    clock = p.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(601)
+    assert sweep.sweep_stuck_jobs(p).redriven == 1
+    ((queue, message),) = sent(p).take()
+    assert queue == SIMULATOR_QUEUE
+    assert isinstance(message, RunJob)
+    assert message.program is None, "a re-drive reads the translated program from its blob"
+    clock.advance(601)
+    assert sweep.sweep_stuck_jobs(p).failed == 1
+    assert p.require("j1").status is JobStatus.FAILED
+
+
+def test_a_redriven_job_reads_its_blobs_and_still_succeeds() -> None:
+    p = make_pipeline()
+    upload(p, "j1")
+    submit_job(p, "j1", submission(), cause="test")
+    sent(p).take()  # the inline copy is lost with its message
+    clock = p.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(61)
+    sweep.sweep_stuck_jobs(p)
+    drain(p, FakeBackend())
+    assert p.require("j1").status is JobStatus.SUCCEEDED
+
+
 def test_sweeper_leaves_jobs_within_their_deadline_alone() -> None:
     p = make_pipeline()
     upload(p, "j1")
