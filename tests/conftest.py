@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.servers import API_KEY, SUBSCRIPTION, LocalHostProcess, azurite
+from tests.e2e.helpers import sdk_workspace
+from tests.servers import LocalHostProcess, azurite
 
 os.environ.setdefault("QDK_PYTHON_TELEMETRY", "none")
 
@@ -29,25 +29,5 @@ def host(azurite_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="session")
 def workspace(host: LocalHostProcess):  # type: ignore[no-untyped-def]  # azure-quantum is untyped
     """The unmodified azure-quantum SDK, pointed at the local host."""
-    from azure.core.credentials import AzureKeyCredential
-    from azure.quantum import Workspace
+    return sdk_workspace(host)
 
-    return Workspace(
-        subscription_id=SUBSCRIPTION,
-        resource_group="local",
-        name="local",
-        location="eastus",
-        credential=AzureKeyCredential(API_KEY),
-        _quantum_endpoint=host.endpoint,
-    )
-
-
-@pytest.fixture
-def blob_connection(azurite_port: int) -> str:
-    from shared.config import Settings
-
-    return Settings(azurite_blob_port=azurite_port, storage_connection=None).blob_connection_string
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    Path(__file__).parent.joinpath("artifacts").mkdir(exist_ok=True)

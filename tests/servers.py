@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.localhost.azurite import wait_for_port as port_open
+
 ROOT = Path(__file__).resolve().parents[1]
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 API_KEY = "test-key-0123456789"
@@ -25,12 +27,8 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+    if not port_open(port, timeout):
+        raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
 @contextlib.contextmanager

@@ -96,22 +96,12 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
             else p.artifacts.get(container, message.output_blob or STAGED_OUTPUT_BLOB, max_bytes=2**31)
         )
         p.artifacts.put(container, OUTPUT_BLOB, data, "application/json", overwrite=False)
-        final = job.transition_to(
-            JobStatus.SUCCEEDED,
-            at=message.ended_at,
-            cause="Provider finished",
-            usage=message.usage,
-            began_at=message.began_at,
-        )
-    else:
-        final = job.transition_to(
-            JobStatus.FAILED,
-            at=message.ended_at,
-            cause="Provider reported a failure",
-            error=message.error,
-            usage=message.usage,
-            began_at=message.began_at,
-        )
+    status, cause = (
+        (JobStatus.SUCCEEDED, "Provider finished") if message.succeeded else (JobStatus.FAILED, "Provider failed")
+    )
+    final = job.transition_to(
+        status, at=message.ended_at, cause=cause, error=message.error, usage=message.usage, began_at=message.began_at
+    )
     p.jobs.replace(final)
     logger.info("Job %s is %s", job.id, final.status, extra={"job_id": job.id})
 
@@ -119,25 +109,19 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
 def _success(
     p: Pipeline, job: Job, message: RunJob, data: bytes, usage: dict[str, float], began: datetime
 ) -> JobOutcome:
+    """The outcome carries the output inline when it is small; otherwise it is staged in a blob (claim check)."""
     ended = p.clock.now()
-    if len(data) <= p.limits.inline_message_bytes:
-        return JobOutcome(
-            job_id=job.id,
-            attempt=message.attempt,
-            succeeded=True,
-            began_at=began,
-            ended_at=ended,
-            output=data.decode(),
-            usage=usage,
-        )
-    p.artifacts.put(job_container(job.id), STAGED_OUTPUT_BLOB, data, "application/json")
+    carried = inline(p, data)
+    if carried is None:
+        p.artifacts.put(job_container(job.id), STAGED_OUTPUT_BLOB, data, "application/json")
     return JobOutcome(
         job_id=job.id,
         attempt=message.attempt,
         succeeded=True,
         began_at=began,
         ended_at=ended,
-        output_blob=STAGED_OUTPUT_BLOB,
+        output=None if carried is None else carried.decode(),
+        output_blob=STAGED_OUTPUT_BLOB if carried is None else None,
         usage=usage,
     )
 
