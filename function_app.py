@@ -30,6 +30,12 @@ def job_item(req: func.HttpRequest) -> func.HttpResponse:
     return api.job_item(req, bootstrap.api_context())
 
 
+@app.function_name("validate_job")
+@app.route(route=f"{WORKSPACE}/jobs:validate", methods=["POST"])
+def validate_job(req: func.HttpRequest) -> func.HttpResponse:
+    return api.validate_job(req, bootstrap.api_context())
+
+
 @app.function_name("job_history")
 @app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/history", methods=["GET"])
 def job_history(req: func.HttpRequest) -> func.HttpResponse:

@@ -15,7 +15,7 @@ from shared.api.http import (
 )
 from shared.domain.jobs import Job
 from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
-from shared.services import manage
+from shared.services import manage, validate
 from shared.services.pipeline import normalize_job_id
 from shared.services.submit import JobSubmission, submit_job
 
@@ -69,6 +69,23 @@ def job_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
         manage.delete_job(p, job_id)
         return func.HttpResponse(status_code=204)
     raise MethodNotAllowedError(f"{req.method} is not allowed on jobs/{{id}}.")
+
+
+@endpoint
+def validate_job(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """POST jobs:validate: what submit would say about a job, without creating one (our addition)."""
+    result = validate.validate_job(
+        ctx.pipeline, parse_body(req, validate.ValidationRequest, ctx.settings.max_request_bytes)
+    )
+    body: dict[str, JsonValue] = {
+        "valid": result.valid,
+        "target": result.target,
+        "diagnostics": [d.model_dump(mode="json") for d in result.findings],
+    }
+    if result.info is not None:
+        body["qubits"] = result.info.num_qubits
+        body["gates"] = result.info.gate_count
+    return json_response(body)
 
 
 @endpoint

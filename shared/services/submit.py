@@ -9,17 +9,12 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
-from shared.domain.catalog import TargetSpec, check_formats
-from shared.domain.errors import (
-    InvalidRequestError,
-    JobExistsError,
-    PermanentJobError,
-    UnsupportedProgramError,
-)
+from shared.domain.catalog import TargetSpec
+from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
 from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
 from shared.domain.messages import TranslateJob
-from shared.programs import inspect_program
 from shared.services.pipeline import OUTPUT_BLOB, Pipeline, error_data, inline, job_container
+from shared.services.validate import check_program, check_request
 
 logger = logging.getLogger(__name__)
 
@@ -65,20 +60,21 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
     existing = p.jobs.get(job_id)
     if existing is not None:
         return _replay(p, existing, digest)
-    target = p.catalog.target(submission.provider_id, submission.target)
-    check_formats(target, submission.input_data_format, submission.output_data_format)
-    params = _with_shots(submission.input_params, target)
+    checked = check_request(
+        p,
+        submission.provider_id,
+        submission.target,
+        submission.input_data_format,
+        submission.output_data_format,
+        submission.input_params,
+    )
+    target = checked.target
     container, blob = _locate_input(p, submission.input_data_uri)
     program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
-    info = inspect_program(program, submission.input_data_format)
-    if info.num_qubits > target.max_qubits:
-        raise UnsupportedProgramError(
-            f"The program uses {info.num_qubits} qubits; {target.id} has {target.max_qubits}.",
-            target="inputData",
-        )
+    check_program(program, submission.input_data_format, target)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
-    job = Job.new(_details(p, job_id, submission, target, params), digest, cause)
+    job = Job.new(_details(p, job_id, submission, target, checked.params), digest, cause)
     try:
         stored = p.jobs.create(job)
     except JobExistsError:
@@ -141,18 +137,6 @@ def _identity(submission: JobSubmission) -> dict[str, JsonValue]:
     if submission.container_uri:
         payload["containerUri"] = _without_query(submission.container_uri)
     return payload
-
-
-def _with_shots(params: dict[str, JsonValue], target: TargetSpec) -> dict[str, JsonValue]:
-    shots = params.get("shots")
-    if shots is None:
-        return {**params, "shots": target.default_shots}
-    if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= target.max_shots:
-        raise InvalidRequestError(
-            f"inputParams.shots must be a whole number from 1 to {target.max_shots} for {target.id}; got {shots!r}.",
-            target="inputParams.shots",
-        )
-    return params
 
 
 def _locate_input(p: Pipeline, uri: str) -> tuple[str, str]:

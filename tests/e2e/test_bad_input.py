@@ -180,3 +180,21 @@ def test_unknown_actions_and_methods_are_refused(api: Api, program: str) -> None
     assert api.put_job(job_id, ionq_job_body(program, "actions")).status_code == 201
     assert api.session.post(f"{api.base}/jobs/{job_id}:explode").status_code == 405
     assert api.session.post(f"{api.base}/jobs/{uuid.uuid4()}:cancel").status_code == 404
+
+
+def test_validate_reports_every_problem_without_creating_a_job(api: Api) -> None:
+    before = api.session.get(f"{api.base}/jobs", params={"top": 1}).json()["value"]
+    body = {"target": "ionq.simulator", "inputDataFormat": "openqasm.v2", "inputData": BAD_QASM.decode()}
+    response = api.session.post(f"{api.base}/jobs:validate", json=body)
+    assert response.status_code == 200
+    result = response.json()
+    assert result["valid"] is False
+    assert (result["diagnostics"][0]["line"], result["diagnostics"][0]["column"]) == (4, 7)
+    good = {**body, "inputData": 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\nh q[0];\ncx q[0], q[2];\n'}
+    assert api.session.post(f"{api.base}/jobs:validate", json=good).json() == {
+        "valid": True, "target": "ionq.simulator", "diagnostics": [], "qubits": 3, "gates": 2,
+    }
+    wrong_target = api.session.post(f"{api.base}/jobs:validate", json={**good, "target": "nowhere.qpu"}).json()
+    assert wrong_target["valid"] is False
+    assert wrong_target["diagnostics"][0]["code"] == "InvalidTarget"
+    assert api.session.get(f"{api.base}/jobs", params={"top": 1}).json()["value"] == before

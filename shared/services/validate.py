@@ -1,0 +1,105 @@
+"""Checks shared by submit and the synchronous `jobs:validate`: target, formats, shots, the program itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.alias_generators import to_camel
+
+from shared.domain.catalog import TargetSpec, check_formats
+from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
+from shared.programs import ProgramInfo, inspect_program
+from shared.services.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Checked:
+    target: TargetSpec
+    params: dict[str, JsonValue]
+
+
+def check_request(
+    p: Pipeline,
+    provider_id: str,
+    target_id: str,
+    input_format: str,
+    output_format: str | None,
+    params: dict[str, JsonValue],
+) -> Checked:
+    """The target exists, takes these formats, and the shots are in its range (defaulted when absent)."""
+    target = p.catalog.target(provider_id, target_id)
+    check_formats(target, input_format, output_format)
+    return Checked(target, _with_shots(params, target))
+
+
+def check_program(program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
+    """The program parses, is valid in its format, and fits on the target."""
+    info = inspect_program(program, input_format)
+    if info.num_qubits > target.max_qubits:
+        raise UnsupportedProgramError(
+            f"The program uses {info.num_qubits} qubits; {target.id} has {target.max_qubits}.", target="inputData"
+        )
+    return info
+
+
+class ValidationRequest(BaseModel):
+    """The body of `POST jobs:validate`: a job's create-time fields, with the program inline or by URI."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    provider_id: str | None = Field(None, min_length=1, max_length=64)
+    target: str = Field(min_length=1, max_length=128)
+    input_data_format: str = Field(min_length=1, max_length=128)
+    output_data_format: str | None = Field(None, max_length=128)
+    input_params: dict[str, JsonValue] = Field(default_factory=dict)
+    input_data: str | None = Field(None, description="the program text")
+    input_data_uri: str | None = Field(None, max_length=2048)
+
+
+@dataclass(frozen=True)
+class Validation:
+    valid: bool
+    target: str
+    findings: tuple[Diagnostic, ...]
+    info: ProgramInfo | None
+
+
+def validate_job(p: Pipeline, request: ValidationRequest) -> Validation:
+    """Everything submit would check, without creating a job; every finding is reported, not raised."""
+    try:
+        provider = request.provider_id or p.catalog.provider_of(request.target).id
+        checked = check_request(
+            p, provider, request.target, request.input_data_format, request.output_data_format, request.input_params
+        )
+        info = check_program(_program(p, request), request.input_data_format, checked.target)
+    except PermanentJobError as error:
+        findings = error.diagnostics or (Diagnostic(code=error.code, message=error.message, path=error.target),)
+        return Validation(valid=False, target=request.target, findings=tuple(findings), info=None)
+    return Validation(valid=True, target=checked.target.id, findings=(), info=info)
+
+
+def _program(p: Pipeline, request: ValidationRequest) -> bytes:
+    if (request.input_data is None) == (request.input_data_uri is None):
+        raise InvalidRequestError("Give the program as exactly one of inputData (text) and inputDataUri.")
+    if request.input_data is not None:
+        data = request.input_data.encode()
+        if len(data) > p.limits.max_input_bytes:
+            raise InvalidRequestError(f"inputData is {len(data)} bytes; the limit is {p.limits.max_input_bytes}.")
+        return data
+    location = p.artifacts.locate(request.input_data_uri or "")
+    if location is None:
+        raise InvalidRequestError("inputDataUri must name a blob in this workspace's storage account.")
+    return p.artifacts.get(*location, max_bytes=p.limits.max_input_bytes)
+
+
+def _with_shots(params: dict[str, JsonValue], target: TargetSpec) -> dict[str, JsonValue]:
+    shots = params.get("shots")
+    if shots is None:
+        return {**params, "shots": target.default_shots}
+    if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= target.max_shots:
+        raise InvalidRequestError(
+            f"inputParams.shots must be a whole number from 1 to {target.max_shots} for {target.id}; got {shots!r}.",
+            target="inputParams.shots",
+        )
+    return params
