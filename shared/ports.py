@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from shared.domain.catalog import TargetSpec
+from shared.domain.catalog import Route, TargetSpec
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.messages import Message
 from shared.domain.query import JobQuery
@@ -85,4 +85,4 @@ class ProviderOutput:
 class ProviderBackend(Protocol):
     """Runs a translated program on a target and returns the output in the target's format."""
 
-    def run(self, target: TargetSpec, program: bytes, shots: int) -> ProviderOutput: ...
+    def run(self, target: TargetSpec, route: Route, program: bytes, shots: int) -> ProviderOutput: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from shared.domain.catalog import TargetSpec, load_catalog
+from shared.domain.catalog import Route, TargetSpec, load_catalog
 from shared.domain.errors import (
     InputNotFoundError,
     InputTooLargeError,
@@ -138,7 +138,7 @@ class FakeBackend:
         self.error: PermanentJobError | None = None
         self.runs = 0
 
-    def run(self, target: TargetSpec, program: bytes, shots: int) -> ProviderOutput:
+    def run(self, target: TargetSpec, route: Route, program: bytes, shots: int) -> ProviderOutput:
         self.runs += 1
         if self.error is not None:
             raise self.error

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.embedded_queue import EmbeddedQueue, OutgoingMessage
-from shared.domain.catalog import TargetSpec
+from shared.domain.catalog import Route, TargetSpec
 from shared.domain.errors import UnsupportedFormatError
 from shared.domain.messages import Message
 from shared.ports import ProviderOutput
@@ -46,10 +46,10 @@ class LocalSimulators:
             "honeywell.quantum-results.v1": self._honeywell,
         }
 
-    def run(self, target: TargetSpec, program: bytes, shots: int) -> ProviderOutput:
-        runner = self._runners.get(target.output_format)
+    def run(self, target: TargetSpec, route: Route, program: bytes, shots: int) -> ProviderOutput:
+        runner = self._runners.get(route.output_format)
         if runner is None:
-            raise UnsupportedFormatError(f"No local simulator produces {target.output_format} for {target.id}.")
+            raise UnsupportedFormatError(f"No local simulator produces {route.output_format} for {target.id}.")
         return ProviderOutput(data=runner(program, shots), usage={"shots": float(shots)})
 
     def _ionq(self, program: bytes, shots: int) -> bytes:

@@ -20,17 +20,39 @@ class CatalogModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
 
-class TargetSpec(CatalogModel):
-    id: str
-    description: str
+class Route(CatalogModel):
+    """A way through a target: these input formats are translated to `provider_format`, which the
+    provider runs, and the job's output is in `output_format`."""
+
     input_formats: tuple[str, ...]
     provider_format: str
     output_format: str
+
+
+class TargetSpec(CatalogModel):
+    id: str
+    description: str
+    routes: tuple[Route, ...]
     max_qubits: int = Field(ge=1)
     default_shots: int = Field(ge=1)
     max_shots: int = Field(ge=1)
     cancels_executing: bool
     average_queue_time: int = Field(ge=0)
+
+    @property
+    def input_formats(self) -> tuple[str, ...]:
+        return tuple(f for route in self.routes for f in route.input_formats)
+
+    def route_for(self, input_format: str) -> Route:
+        """The route that takes `input_format`; UnsupportedFormatError names the formats the target takes."""
+        for route in self.routes:
+            if input_format in route.input_formats:
+                return route
+        raise UnsupportedFormatError(
+            f"Target '{self.id}' does not accept inputDataFormat '{input_format}'. "
+            f"Supported: {', '.join(self.input_formats)}.",
+            target="inputDataFormat",
+        )
 
 
 class QuotaSpec(CatalogModel):
@@ -78,19 +100,16 @@ class Catalog(CatalogModel):
         raise UnknownTargetError(f"Target '{target_id}' is not known. Known targets: {known}.")
 
 
-def check_formats(target: TargetSpec, input_format: str, output_format: str | None) -> None:
-    """Refuse an input or output format the target does not take, naming what it does take."""
-    if input_format not in target.input_formats:
+def check_formats(target: TargetSpec, input_format: str, output_format: str | None) -> Route:
+    """The route for these formats; an input or output format the target does not take is refused."""
+    route = target.route_for(input_format)
+    if output_format is not None and output_format != route.output_format:
         raise UnsupportedFormatError(
-            f"Target '{target.id}' does not accept inputDataFormat '{input_format}'. "
-            f"Supported: {', '.join(target.input_formats)}.",
-            target="inputDataFormat",
-        )
-    if output_format is not None and output_format != target.output_format:
-        raise UnsupportedFormatError(
-            f"Target '{target.id}' produces outputDataFormat '{target.output_format}', not '{output_format}'.",
+            f"Target '{target.id}' produces outputDataFormat '{route.output_format}' from '{input_format}', "
+            f"not '{output_format}'.",
             target="outputDataFormat",
         )
+    return route
 
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")

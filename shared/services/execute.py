@@ -39,14 +39,15 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
         _skip(message.job_id, job, "translate")
         return
     target = p.catalog.target(job.details.provider_id, job.details.target)
+    route = target.route_for(job.details.input_data_format)
     container = job_container(job.id)
     try:
         program = message.program or p.artifacts.get(*input_location(p, job), max_bytes=p.limits.max_input_bytes)
-        translated = translate_program(program, job.details.input_data_format, target.provider_format)
+        translated = translate_program(program, job.details.input_data_format, route.provider_format)
     except PermanentJobError as error:
         _fail(p, job, error, "Translation failed")
         return
-    content_type = _CONTENT_TYPES.get(target.provider_format, "application/octet-stream")
+    content_type = _CONTENT_TYPES.get(route.provider_format, "application/octet-stream")
     p.artifacts.put(container, TRANSLATED_BLOB, translated, content_type)
     p.sender.send(SIMULATOR_QUEUE, RunJob(job_id=job.id, attempt=job.redrives, program=inline(p, translated)))
 
@@ -65,7 +66,8 @@ def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
     container = job_container(job.id)
     try:
         program = message.program or p.artifacts.get(container, TRANSLATED_BLOB, max_bytes=p.limits.max_input_bytes * 4)
-        output = backend.run(target, program, job.shots or target.default_shots)
+        route = target.route_for(job.details.input_data_format)
+        output = backend.run(target, route, program, job.shots or target.default_shots)
     except PermanentJobError as error:
         outcome = JobOutcome(
             job_id=job.id,

@@ -9,12 +9,11 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
-from shared.domain.catalog import TargetSpec
 from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
 from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
 from shared.domain.messages import TranslateJob
 from shared.services.pipeline import OUTPUT_BLOB, Pipeline, error_data, inline, job_container
-from shared.services.validate import check_program, check_request
+from shared.services.validate import Checked, check_program, check_request
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
     check_program(program, submission.input_data_format, target)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
-    job = Job.new(_details(p, job_id, submission, target, checked.params), digest, cause)
+    job = Job.new(_details(p, job_id, submission, checked), digest, cause)
     try:
         stored = p.jobs.create(job)
     except JobExistsError:
@@ -159,8 +158,7 @@ def _details(
     p: Pipeline,
     job_id: str,
     submission: JobSubmission,
-    target: TargetSpec,
-    params: dict[str, JsonValue],
+    checked: Checked,
 ) -> JobDetails:
     """The job's own container `job-{id}` holds its translated input and output, wherever the input is."""
     now = p.clock.now()
@@ -169,15 +167,15 @@ def _details(
         id=job_id,
         name=submission.name or job_id,
         provider_id=submission.provider_id.lower(),
-        target=target.id,
+        target=checked.target.id,
         session_id=submission.session_id,
         container_uri=p.artifacts.container_url(container),
         input_data_uri=_without_query(submission.input_data_uri),
         input_data_format=submission.input_data_format,
-        input_params=params,
+        input_params=checked.params,
         metadata=submission.metadata,
         output_data_uri=p.artifacts.blob_url(container, OUTPUT_BLOB),
-        output_data_format=target.output_format,
+        output_data_format=checked.route.output_format,
         priority=submission.priority or "Standard",
         tags=submission.tags or (),
         creation_time=now,

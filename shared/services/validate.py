@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
-from shared.domain.catalog import TargetSpec, check_formats
+from shared.domain.catalog import Route, TargetSpec, check_formats
 from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
 from shared.programs import ProgramInfo, inspect_program
 from shared.services.pipeline import Pipeline
@@ -16,6 +16,7 @@ from shared.services.pipeline import Pipeline
 @dataclass(frozen=True)
 class Checked:
     target: TargetSpec
+    route: Route
     params: dict[str, JsonValue]
 
 
@@ -29,8 +30,8 @@ def check_request(
 ) -> Checked:
     """The target exists, takes these formats, and the shots are in its range (defaulted when absent)."""
     target = p.catalog.target(provider_id, target_id)
-    check_formats(target, input_format, output_format)
-    return Checked(target, _with_shots(params, target))
+    route = check_formats(target, input_format, output_format)
+    return Checked(target, route, _with_shots(params, target))
 
 
 def check_program(program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
