@@ -30,4 +30,3 @@ def host(azurite_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def workspace(host: LocalHostProcess):  # type: ignore[no-untyped-def]  # azure-quantum is untyped
     """The unmodified azure-quantum SDK, pointed at the local host."""
     return sdk_workspace(host)
-
