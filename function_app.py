@@ -42,6 +42,12 @@ def job_history(req: func.HttpRequest) -> func.HttpResponse:
     return api.job_history(req, bootstrap.api_context())
 
 
+@app.function_name("job_data")
+@app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/{{which}}", methods=["GET"])
+def job_data(req: func.HttpRequest) -> func.HttpResponse:
+    return api.job_data(req, bootstrap.api_context())
+
+
 @app.function_name("provider_status")
 @app.route(route=f"{WORKSPACE}/providerStatus", methods=["GET"])
 def provider_status(req: func.HttpRequest) -> func.HttpResponse:

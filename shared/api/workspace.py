@@ -96,6 +96,29 @@ def job_history(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 
 @endpoint
+def job_data(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET jobs/{id}/input and jobs/{id}/output: the program and the result, through the API (our addition)."""
+    job_id = normalize_job_id(req.route_params.get("jobId", ""))
+    which = req.route_params.get("which", "")
+    if which not in {"input", "output"}:
+        raise MethodNotAllowedError(f"jobs/{{id}}/{which} does not exist; use input or output.")
+    data, data_format = manage.job_blob(ctx.pipeline, job_id, which)
+    return func.HttpResponse(
+        data, status_code=200, mimetype=_media_type(data), headers={"x-ms-data-format": data_format}
+    )
+
+
+def _media_type(data: bytes) -> str:
+    if data.lstrip()[:1] in (b"{", b"["):
+        return "application/json"
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/plain"
+
+
+@endpoint
 def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     providers = [
         {

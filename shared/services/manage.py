@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.errors import InvalidRequestError, NotCancellableError
+from shared.domain.errors import InputNotFoundError, InvalidRequestError, NotCancellableError, NotFoundError
 from shared.domain.jobs import ACTIVE, Job, JobStatus, Priority
 from shared.domain.query import MAX_PAGE, JobQuery
-from shared.services.pipeline import Pipeline, job_container, retry_stale
+from shared.services.pipeline import OUTPUT_BLOB, Pipeline, job_container, retry_stale
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,26 @@ def delete_job(p: Pipeline, job_id: str) -> None:
     p.artifacts.delete_container(job_container(job_id))
     p.jobs.delete(job_id)
     logger.info("Job %s deleted", job_id, extra={"job_id": job_id})
+
+
+MAX_VIEW_BYTES = 8 * 1024 * 1024
+
+
+def job_blob(p: Pipeline, job_id: str, which: str) -> tuple[bytes, str]:
+    """A job's input program or output, for clients that cannot reach blob storage themselves (a browser).
+
+    `which` is "input" or "output"; returns the bytes and the job's format for them.
+    """
+    job = p.require(job_id)
+    if which == "input":
+        location = p.artifacts.locate(job.details.input_data_uri)
+        if location is None:
+            raise InputNotFoundError(f"Job '{job_id}' has no input in this workspace's storage.")
+        return p.artifacts.get(*location, max_bytes=MAX_VIEW_BYTES), job.details.input_data_format
+    if job.status is not JobStatus.SUCCEEDED:
+        raise NotFoundError(f"Job '{job_id}' is {job.status}; only a Succeeded job has output.", target="jobId")
+    data = p.artifacts.get(job_container(job_id), OUTPUT_BLOB, max_bytes=MAX_VIEW_BYTES)
+    return data, job.details.output_data_format
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,17 @@ def test_delete_removes_a_finished_job(workspace: Workspace) -> None:
     workspace.delete_job(job)
     with pytest.raises(ResourceNotFoundError):
         workspace.get_job(job.id)
+
+
+def test_input_and_output_are_readable_through_the_api(workspace: Workspace, host: LocalHostProcess) -> None:
+    job = IonQ(workspace=workspace, name="ionq.simulator").submit(BELL_IONQ, name=unique("data"), shots=10)
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    session = requests.Session()
+    session.headers["x-ms-quantum-api-key"] = API_KEY
+    base = f"{host.workspace_url}/jobs/{job.id}"
+    output = session.get(f"{base}/output")
+    assert output.headers["x-ms-data-format"] == "ionq.quantum-results.v1"
+    assert output.json() == job.get_results()
+    program = session.get(f"{base}/input")
+    assert program.json() == BELL_IONQ
+    assert session.get(f"{base}/elsewhere").status_code == 405
