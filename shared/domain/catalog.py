@@ -33,6 +33,9 @@ class TargetSpec(CatalogModel):
     id: str
     description: str
     routes: tuple[Route, ...]
+    engine: Literal["ideal", "syntax-check"] = Field(
+        description="how the provider runs it: an ideal simulator, or a syntax checker returning all zeros"
+    )
     max_qubits: int = Field(ge=1)
     default_shots: int = Field(ge=1)
     max_shots: int = Field(ge=1)

@@ -222,3 +222,10 @@ def test_input_and_output_are_readable_through_the_api(workspace: Workspace, hos
     program = session.get(f"{base}/input")
     assert program.json() == BELL_IONQ
     assert session.get(f"{base}/elsewhere").status_code == 405
+
+
+def test_the_syntax_checker_validates_and_returns_all_zeros(workspace: Workspace) -> None:
+    target = Quantinuum(workspace=workspace, name="quantinuum.sim.h2-1sc")
+    job = target.submit(GHZ_QASM2, name=unique("syntax"), shots=25)
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    assert job.get_results() == {"c": ["000"] * 25}
