@@ -58,6 +58,23 @@ def azurite(location: Path | None = None) -> Iterator[int]:
         process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def cosmosdb_server() -> Iterator[int]:
+    """The Cosmos DB server from npm (@vercel/cosmosdb-server, patched at install), over HTTPS, in memory."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ROOT / "node_modules/.bin/cosmosdb-server"), "-p", str(port), "--host", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @dataclass
 class LocalHostProcess:
     """The local host as a user runs it (`python -m shared.localhost`), on test ports and a temp folder."""

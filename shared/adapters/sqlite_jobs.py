@@ -9,9 +9,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from shared.adapters.stamps import stamp
 from shared.domain.errors import DependencyError, JobExistsError, JobNotFoundError, StaleWriteError
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
@@ -46,11 +47,6 @@ _COLUMNS = {
     QueryField.SESSION_ID: "session_id",
 }
 _OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
-
-
-def _stamp(moment: datetime) -> str:
-    """Fixed-width UTC text, so that string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SqliteJobStore:
@@ -128,14 +124,14 @@ class SqliteJobStore:
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
         rows = self._run(
             "SELECT doc, etag FROM jobs WHERE status = ? AND last_updated_time < ? ORDER BY last_updated_time LIMIT ?",
-            (status.value, _stamp(before), limit),
+            (status.value, stamp(before), limit),
         ).fetchall()
         return [self._load(row) for row in rows]
 
     def count_created_since(self, provider_id: str, since: datetime) -> int:
         row = self._run(
             "SELECT COUNT(*) FROM jobs WHERE provider_id = ? AND creation_time >= ?",
-            (provider_id, _stamp(since)),
+            (provider_id, stamp(since)),
         ).fetchone()
         return int(row[0])
 
@@ -161,13 +157,13 @@ class SqliteJobStore:
             d.target,
             d.status.value,
             d.session_id,
-            _stamp(d.creation_time),
-            _stamp(d.last_updated_time),
+            stamp(d.creation_time),
+            stamp(d.last_updated_time),
         )
 
     def _compile(self, expr: Expr, params: list[object]) -> str:
         if isinstance(expr, Compare):
-            value = _stamp(expr.value) if isinstance(expr.value, datetime) else expr.value
+            value = stamp(expr.value) if isinstance(expr.value, datetime) else expr.value
             params.append(value)
             return f"{_COLUMNS[expr.field]} {_OPS[expr.op]} ?"
         if isinstance(expr, StartsWith):

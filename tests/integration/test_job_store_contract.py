@@ -1,21 +1,32 @@
-"""The job store contract. Every JobStore adapter passes these (SQLite now; Cosmos DB beside it later)."""
+"""The job store contract: the SQLite store and the Cosmos DB store (on a real Cosmos DB server) pass the same tests."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from azure.cosmos import CosmosClient, DatabaseProxy, PartitionKey
 
+from shared.adapters.cosmos_jobs import PARTITION_KEY_PATH, CosmosJobStore
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.domain.errors import JobExistsError, StaleWriteError
 from shared.domain.jobs import Job, JobDetails, JobStatus
 from shared.domain.query import JobQuery, OrderBy, QueryField, parse_filter
 from shared.ports import JobStore
+from tests.servers import cosmosdb_server
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),  # the test server's own cert
+]
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# The Cosmos DB emulator's published key: the test server accepts any key, but the SDK wants base64.
+COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 
 
 def make_job(n: int, *, provider: str = "ionq", name: str | None = None, created: datetime | None = None) -> Job:
@@ -37,10 +48,20 @@ def make_job(n: int, *, provider: str = "ionq", name: str | None = None, created
     return Job.new(details, "fp", "test")
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(scope="session")
+def cosmos_database() -> Iterator[DatabaseProxy]:
+    with cosmosdb_server() as port:
+        client = CosmosClient(f"https://127.0.0.1:{port}", COSMOS_EMULATOR_KEY, connection_verify=False)
+        yield client.create_database_if_not_exists("quantum")
+
+
+@pytest.fixture(params=["sqlite", "cosmos"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> JobStore:
-    factories: dict[str, Callable[[], JobStore]] = {"sqlite": lambda: SqliteJobStore(tmp_path / "jobs.sqlite3")}
-    return factories[request.param]()
+    if request.param == "sqlite":
+        return SqliteJobStore(tmp_path / "jobs.sqlite3")
+    database: DatabaseProxy = request.getfixturevalue("cosmos_database")
+    container = database.create_container(f"jobs-{uuid.uuid4().hex[:8]}", PartitionKey(path=PARTITION_KEY_PATH))
+    return CosmosJobStore(container, workspace="local")
 
 
 def test_create_then_point_read_returns_the_same_job_with_an_etag(store: JobStore) -> None:
