@@ -1,4 +1,4 @@
-"""Local simulation with qiskit-aer: exact IonQ histograms and Quantinuum-style per-shot results."""
+"""Local simulation with qiskit-aer: exact IonQ histograms, Quantinuum-style per-shot results and QIR."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from shared.domain.errors import Diagnostic, UnsupportedProgramError
 from shared.programs.formats import decode_text
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
 from shared.programs.openqasm import QASM2_PROGRAM, parse_qasm2
+from shared.programs.qir import Outcome, display_outcome, parse_qir, qir_to_circuit
 
 PROBABILITY_FLOOR = 1e-12
 
@@ -57,6 +58,43 @@ class AerSimulator:
             labels = ["".join("1" if value >> i & 1 else "0" for i in positions) for value in outcomes]
             per_register[str(register.name)] = [labels[i] for i in order]
         return per_register
+
+    def qir_results(self, qir: bytes, shots: int, seed: int | None = None) -> dict[str, object]:
+        """`microsoft.quantum-results.v2` for a base-profile QIR program: a histogram and every shot.
+
+        Each shot's outcome follows the program's output recording (0/1 for a result, a list for an
+        array, {"Item1": ...} for a tuple; every result in index order when nothing is recorded).
+        Shots are Aer's counts in a (seeded) random order, as for `honeywell_shots`.
+        """
+        if shots < 1:
+            raise ValueError(f"shots must be at least 1, got {shots}")
+        program = parse_qir(qir)
+        circuit = qir_to_circuit(program)
+        counts: dict[str, int] = {"0x0": shots}  # nothing measured: every result is 0
+        if any(item.operation.name == "measure" for item in circuit.data):
+            result = self._run(self._sampler, circuit, shots=shots, seed_simulator=seed)
+            counts = result.data(0).get("counts", counts)
+        groups: dict[str, int] = {}  # display -> group; results nobody records can split one outcome
+        outcomes: list[Outcome] = []
+        group_counts: list[int] = []
+        for key, count in counts.items():
+            value = int(key, 16)
+            outcome = program.outcome([value >> i & 1 for i in range(program.num_results)])
+            group = groups.setdefault(display_outcome(outcome), len(outcomes))
+            if group == len(outcomes):
+                outcomes.append(outcome)
+                group_counts.append(0)
+            group_counts[group] += int(count)
+        repeated = np.repeat(np.arange(len(outcomes)), group_counts)
+        order: list[int] = np.random.default_rng(seed).permutation(repeated).tolist()
+        histogram = [
+            {"Outcome": outcomes[group], "Display": display, "Count": group_counts[group]}
+            for display, group in sorted(groups.items())
+        ]
+        return {
+            "DataFormat": "microsoft.quantum-results.v2",
+            "Results": [{"Histogram": histogram, "Shots": [outcomes[group] for group in order]}],
+        }
 
     def _run(self, backend: AerBackend, circuit: QuantumCircuit, **options: object) -> Result:
         try:

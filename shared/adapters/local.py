@@ -46,6 +46,7 @@ class LocalSimulators:
         self._runners: dict[tuple[str, str], Callable[[bytes, int], bytes]] = {
             ("ideal", "ionq.quantum-results.v1"): self._ionq,
             ("ideal", "honeywell.quantum-results.v1"): self._honeywell,
+            ("ideal", "microsoft.quantum-results.v2"): self._qir,
             ("syntax-check", "honeywell.quantum-results.v1"): self._honeywell_syntax_check,
         }
 
@@ -62,6 +63,9 @@ class LocalSimulators:
 
     def _honeywell(self, program: bytes, shots: int) -> bytes:
         return json.dumps(self._simulator.honeywell_shots(program, shots)).encode()
+
+    def _qir(self, program: bytes, shots: int) -> bytes:
+        return json.dumps(self._simulator.qir_results(program, shots)).encode()
 
     @staticmethod
     def _honeywell_syntax_check(program: bytes, shots: int) -> bytes:

@@ -12,9 +12,11 @@ IONQ_CIRCUIT = "ionq.circuit.v1"
 OPENQASM2 = "openqasm.v2"
 OPENQASM3 = "openqasm.v3"
 HONEYWELL_OPENQASM = "honeywell.openqasm.v1"
+QIR = "qir.v1"
 
-INPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, OPENQASM2, OPENQASM3, HONEYWELL_OPENQASM})
-OUTPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, HONEYWELL_OPENQASM})
+INPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, OPENQASM2, OPENQASM3, HONEYWELL_OPENQASM, QIR})
+# QIR is an output format only for QIR input: it is validated and passed through unchanged.
+OUTPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, HONEYWELL_OPENQASM, QIR})
 
 MAX_DIAGNOSTICS = 20
 

@@ -14,16 +14,24 @@ from .formats import (
     OPENQASM2,
     OPENQASM3,
     OUTPUT_FORMATS,
+    QIR,
     ProgramInfo,
     decode_text,
 )
 from .ionq_json import circuit_to_ionq, dump_ionq, ionq_to_circuit, parse_ionq
 from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, parse_qasm2, parse_qasm3
+from .qir import parse_qir, qir_to_circuit
 
 
 def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
-    """Validate a program fully and summarise it; IonQ programs measure every qubit (clbits = qubits)."""
+    """Validate a program fully and summarise it; IonQ programs measure every qubit (clbits = qubits).
+
+    For QIR, clbits are the entry point's results and gates exclude measurements and resets.
+    """
     _check_format(input_format, INPUT_FORMATS, "input")
+    if input_format == QIR:
+        qir = parse_qir(data)
+        return ProgramInfo(num_qubits=qir.num_qubits, num_clbits=qir.num_results, gate_count=qir.gate_count)
     if input_format == IONQ_CIRCUIT:
         program = parse_ionq(data)
         return ProgramInfo(num_qubits=program.qubits, num_clbits=program.qubits, gate_count=len(program.circuit))
@@ -36,9 +44,20 @@ def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
 
 
 def translate_program(data: bytes, input_format: str, output_format: str) -> bytes:
-    """Translate to IonQ JSON or OpenQASM 2; same-format translation validates and normalises."""
+    """Translate to IonQ JSON or OpenQASM 2; same-format translation validates and normalises.
+
+    QIR is validated and passed through unchanged (the provider runs it natively); it is not
+    produced from other formats.
+    """
     _check_format(input_format, INPUT_FORMATS, "input")
     _check_format(output_format, OUTPUT_FORMATS, "output")
+    if output_format == QIR:
+        if input_format != QIR:
+            raise UnsupportedFormatError(
+                f"Programs in {input_format!r} cannot be translated to {QIR!r}; only QIR input is run as QIR."
+            )
+        parse_qir(data)
+        return data
     if input_format == output_format == IONQ_CIRCUIT:
         return dump_ionq(parse_ionq(data))
     circuit = load_circuit(data, input_format)
@@ -58,6 +77,8 @@ def translate_program(data: bytes, input_format: str, output_format: str) -> byt
 def load_circuit(data: bytes, input_format: str) -> QuantumCircuit:
     """Parse a program; an IonQ program gets its implicit final measurement of every qubit into `c`."""
     _check_format(input_format, INPUT_FORMATS, "input")
+    if input_format == QIR:
+        return qir_to_circuit(parse_qir(data))
     if input_format == IONQ_CIRCUIT:
         circuit = ionq_to_circuit(parse_ionq(data))
         results = ClassicalRegister(circuit.num_qubits, "c")

@@ -29,7 +29,11 @@ from shared.services.pipeline import (
 
 logger = logging.getLogger(__name__)
 
-_CONTENT_TYPES = {"ionq.circuit.v1": "application/json", "honeywell.openqasm.v1": "application/qasm"}
+_CONTENT_TYPES = {
+    "ionq.circuit.v1": "application/json",
+    "honeywell.openqasm.v1": "application/qasm",
+    "qir.v1": "qir.v1",  # what the azure-quantum SDK sends for QIR
+}
 
 
 def translate_job(p: Pipeline, message: TranslateJob) -> None:

@@ -229,3 +229,20 @@ def test_the_syntax_checker_validates_and_returns_all_zeros(workspace: Workspace
     job = target.submit(GHZ_QASM2, name=unique("syntax"), shots=25)
     job.wait_until_completed(timeout_secs=TIMEOUT)
     assert job.get_results() == {"c": ["000"] * 25}
+
+
+@pytest.mark.parametrize("target", ["ionq.simulator", "quantinuum.sim.h2-1e"])
+def test_qiskit_circuits_run_through_the_sdks_qir_path(workspace: Workspace, target: str) -> None:
+    from azure.quantum.qiskit import AzureQuantumProvider
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(2, 2, name=unique("qiskit-bell"))
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure([0, 1], [0, 1])
+    shots = 1000
+    job = AzureQuantumProvider(workspace).get_backend(target).run(circuit, shots=shots)
+    counts = job.result().get_counts()
+    assert workspace.get_job(job.id()).details.input_data_format == "qir.v1"
+    assert set(counts) <= {"00", "11"}
+    assert abs(counts.get("00", 0) - shots / 2) <= five_sigma(shots)

@@ -167,7 +167,7 @@ def test_valid_programs_parse(input_format: str, source: str, expected: ProgramI
 
 
 def test_input_formats() -> None:
-    expected = {"ionq.circuit.v1", "openqasm.v2", "openqasm.v3", "honeywell.openqasm.v1"}
+    expected = {"ionq.circuit.v1", "openqasm.v2", "openqasm.v3", "honeywell.openqasm.v1", "qir.v1"}
     assert expected == INPUT_FORMATS
 
 
@@ -357,15 +357,19 @@ def test_several_ionq_defects_are_all_reported() -> None:
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "named"),
     [
-        pytest.param(lambda: inspect_program(b"", "qir.v1"), id="inspect"),
-        pytest.param(lambda: translate_program(b"", "qir.v1", IONQ), id="translate-input"),
-        pytest.param(lambda: translate_program(QASM2_HEADER.encode(), "openqasm.v2", "qir.v1"), id="translate-output"),
+        pytest.param(lambda: inspect_program(b"", "pasqal.pulser.v1"), "pasqal.pulser.v1", id="inspect"),
+        pytest.param(
+            lambda: translate_program(b"", "pasqal.pulser.v1", IONQ), "pasqal.pulser.v1", id="translate-input"
+        ),
+        pytest.param(
+            lambda: translate_program(QASM2_HEADER.encode(), "openqasm.v2", "qir.v1"), "qir.v1", id="translate-output"
+        ),
     ],
 )
-def test_unknown_formats(call: Callable[[], object]) -> None:
-    with pytest.raises(UnsupportedFormatError, match=r"'qir\.v1'"):
+def test_unknown_formats(call: Callable[[], object], named: str) -> None:
+    with pytest.raises(UnsupportedFormatError, match=f"'{named}'"):
         call()
 
 

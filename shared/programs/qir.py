@@ -1,0 +1,327 @@
+"""QIR (`qir.v1`, LLVM text or bitcode, base profile): safe parsing, circuits and output records.
+
+pyqir can crash the interpreter on unusual input, so QIR is parsed in a child process
+(`qir_worker.py`, run as a script) that returns a plain JSON description; a crash, hang or
+resource overrun there is an InvalidProgramError here, and this process carries on.
+
+Output records follow the QIR output schema: `tuple_record_output(n)` and `array_record_output(n)`
+open a container of the next n records, `result_record_output(r)` records one result. Several
+top-level records are read as a tuple; a program that records nothing outputs all its results.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from qiskit import QuantumCircuit
+from qiskit.circuit.library import (
+    CCXGate,
+    CXGate,
+    CYGate,
+    CZGate,
+    HGate,
+    RXGate,
+    RXXGate,
+    RYGate,
+    RYYGate,
+    RZGate,
+    RZZGate,
+    SdgGate,
+    SGate,
+    SwapGate,
+    SXGate,
+    TdgGate,
+    TGate,
+    XGate,
+    YGate,
+    ZGate,
+)
+
+from shared.domain.errors import Diagnostic, InvalidProgramError, TransientJobError, UnsupportedProgramError
+
+from .formats import decode_text, invalid_program
+
+logger = logging.getLogger(__name__)
+
+QIR_PROGRAM = "The QIR program"
+CODE = "InvalidQir"
+WORKER = Path(__file__).with_name("qir_worker.py")
+PARSE_TIMEOUT = 20.0
+MAX_QUBITS = 10_000
+MAX_RESULTS = 100_000
+_BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
+_LLVM_POSITION = re.compile(r"[^\n]*?:(\d+):(\d+): error: ([^\n]*)")
+
+Outcome: TypeAlias = int | list["Outcome"] | dict[str, "Outcome"]
+
+_GATES = {
+    "h": HGate,
+    "x": XGate,
+    "y": YGate,
+    "z": ZGate,
+    "s": SGate,
+    "s__adj": SdgGate,
+    "t": TGate,
+    "t__adj": TdgGate,
+    "sx": SXGate,
+    "rx": RXGate,
+    "ry": RYGate,
+    "rz": RZGate,
+    "cx": CXGate,
+    "cnot": CXGate,
+    "cy": CYGate,
+    "cz": CZGate,
+    "swap": SwapGate,
+    "ccx": CCXGate,
+    "rxx": RXXGate,
+    "ryy": RYYGate,
+    "rzz": RZZGate,
+}
+_NOT_GATES = frozenset({"m", "mz", "mresetz", "reset", "barrier"})
+
+
+class _Description(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QirOperation(_Description):
+    """One QIS call: its QIR name (`cx`, `s__adj`, `mz`, ...), angles, qubit ids and result ids."""
+
+    name: str
+    params: tuple[float, ...]
+    qubits: tuple[int, ...]
+    results: tuple[int, ...]
+
+
+class QirRecord(_Description):
+    """One output recording call, flat, in program order."""
+
+    kind: Literal["result", "array", "tuple"]
+    label: str | None
+    index: int | None = None
+    count: int | None = None
+
+
+class _WorkerProgram(_Description):
+    entry_point: str
+    profile: str | None
+    qir_major_version: int | None
+    num_qubits: int
+    num_results: int
+    operations: tuple[QirOperation, ...]
+    output: tuple[QirRecord, ...]
+
+
+class _WorkerError(_Description):
+    kind: Literal["parse", "invalid", "unsupported"]
+    code: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+class _WorkerReply(_Description):
+    ok: _WorkerProgram | None = None
+    error: _WorkerError | None = None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ResultNode:
+    index: int
+    label: str | None
+
+
+@dataclass(frozen=True)
+class ContainerNode:
+    kind: Literal["array", "tuple"]
+    items: tuple[OutputNode, ...]
+    label: str | None
+
+
+OutputNode: TypeAlias = ResultNode | ContainerNode
+
+
+@dataclass(frozen=True)
+class QirProgram:
+    """A parsed base-profile QIR entry point: sizes, gates in order, and the output structure."""
+
+    entry_point: str
+    profile: str | None
+    num_qubits: int
+    num_results: int
+    operations: tuple[QirOperation, ...]
+    output: OutputNode | None  # None: nothing is recorded, the output is every result in index order
+    parse_seconds: float  # in the child: parse and walk
+    wall_seconds: float  # in this process: child start, parse, reply
+
+    @property
+    def gate_count(self) -> int:
+        """Gate applications, without measurements, resets and barriers (as for the other formats)."""
+        return sum(1 for op in self.operations if op.name not in _NOT_GATES)
+
+    def outcome(self, results: Sequence[int]) -> Outcome:
+        """One shot's output value from its result bits (indexed by result id)."""
+        if self.output is None:
+            return list(results)
+        return _outcome(self.output, results)
+
+
+def parse_qir(data: bytes, *, timeout: float = PARSE_TIMEOUT, worker: Sequence[str] | None = None) -> QirProgram:
+    """Parse and validate QIR text or bitcode in a child process; `worker` replaces its command line."""
+    if not data.startswith(_BITCODE_MAGIC):
+        text = decode_text(data, QIR_PROGRAM)  # a positioned diagnostic for a bad byte
+        if not text.strip():
+            raise invalid_program(QIR_PROGRAM, [Diagnostic(code="EmptyProgram", message="the program is empty")])
+    # -P: the script's folder is not put on sys.path; the parent's sys.path is (Functions puts
+    # packages on PYTHONPATH). faulthandler prints a crashing parse's stack to stderr for the log.
+    command = list(worker) if worker is not None else [sys.executable, "-P", "-X", "faulthandler", str(WORKER)]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    started = time.perf_counter()
+    try:
+        finished = subprocess.run(
+            [*command, str(timeout)], input=data, capture_output=True, timeout=timeout, check=False, env=environment
+        )
+    except subprocess.TimeoutExpired:
+        raise _unsafe(f"parsing took longer than {timeout:g} s and was stopped") from None
+    except OSError as exc:
+        raise TransientJobError(f"Cannot start the QIR parser process: {exc}") from exc
+    wall = time.perf_counter() - started
+    if finished.returncode < 0:
+        raise _unsafe(f"the parser process died with signal {_signal_name(-finished.returncode)}", finished.stderr)
+    try:
+        reply = _WorkerReply.model_validate_json(finished.stdout) if finished.returncode == 0 else None
+    except ValidationError:
+        reply = None
+    if reply is None:
+        raise _unsafe(f"the parser process failed (exit code {finished.returncode})", finished.stderr)
+    logger.debug("Parsed QIR in %.1f ms (%.1f ms with the process)", reply.seconds * 1e3, wall * 1e3)
+    if reply.error is not None:
+        raise _rejected(reply.error)
+    if reply.ok is None:
+        raise _unsafe("the parser process gave no answer", finished.stderr)
+    return _program(reply.ok, reply.seconds, wall)
+
+
+def qir_to_circuit(program: QirProgram) -> QuantumCircuit:
+    """The program as a circuit: qubit i is qubit i, result r is clbit r (mresetz: measure, then reset)."""
+    circuit = QuantumCircuit(program.num_qubits, program.num_results)
+    for op in program.operations:
+        if op.name in _GATES:
+            circuit.append(_GATES[op.name](*op.params), list(op.qubits))
+        elif op.name in ("m", "mz", "mresetz"):
+            circuit.measure(op.qubits[0], op.results[0])
+            if op.name == "mresetz":
+                circuit.reset(op.qubits[0])
+        elif op.name == "reset":
+            circuit.reset(op.qubits[0])
+        else:  # barrier: QIR's takes no qubits
+            circuit.barrier()
+    return circuit
+
+
+def display_outcome(value: Outcome) -> str:
+    """An outcome as Q# and Azure Quantum print it: `1`, `[0, 1]`, `([0, 1], 0)`."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(display_outcome, value)) + "]"
+    if isinstance(value, dict):
+        return "(" + ", ".join(display_outcome(value[f"Item{i + 1}"]) for i in range(len(value))) + ")"
+    return str(value)
+
+
+def _outcome(node: OutputNode, results: Sequence[int]) -> Outcome:
+    if isinstance(node, ResultNode):
+        return results[node.index]
+    items = [_outcome(item, results) for item in node.items]
+    if node.kind == "array":
+        return items
+    return {f"Item{i + 1}": item for i, item in enumerate(items)}
+
+
+def _program(raw: _WorkerProgram, seconds: float, wall: float) -> QirProgram:
+    for size, limit, what in ((raw.num_qubits, MAX_QUBITS, "qubits"), (raw.num_results, MAX_RESULTS, "results")):
+        if size > limit:
+            raise UnsupportedProgramError(
+                f"The QIR program uses {size} {what}; this service handles at most {limit}.",
+                diagnostics=[Diagnostic(code="TooLarge", message=f"{size} {what} (at most {limit})")],
+            )
+    return QirProgram(
+        entry_point=raw.entry_point,
+        profile=raw.profile,
+        num_qubits=raw.num_qubits,
+        num_results=raw.num_results,
+        operations=raw.operations,
+        output=_output_tree(raw.output),
+        parse_seconds=seconds,
+        wall_seconds=wall,
+    )
+
+
+def _output_tree(records: Sequence[QirRecord]) -> OutputNode | None:
+    """Nest the flat recording calls; several top-level records form a tuple."""
+    if not records:
+        return None
+    position = 0
+
+    def take() -> OutputNode:
+        nonlocal position
+        if position >= len(records):
+            raise _bad_output("a tuple or array announces more items than are recorded after it")
+        record = records[position]
+        position += 1
+        if record.kind == "result":
+            return ResultNode(index=record.index or 0, label=record.label)
+        items = tuple(take() for _ in range(record.count or 0))
+        return ContainerNode(kind=record.kind, items=items, label=record.label)
+
+    top: list[OutputNode] = []
+    while position < len(records):
+        top.append(take())
+    return top[0] if len(top) == 1 else ContainerNode(kind="tuple", items=tuple(top), label=None)
+
+
+def _bad_output(message: str) -> InvalidProgramError:
+    return invalid_program(QIR_PROGRAM, [Diagnostic(code="InvalidOutputRecording", message=message)])
+
+
+def _rejected(error: _WorkerError) -> InvalidProgramError:
+    if error.kind == "unsupported":
+        diagnostic = Diagnostic(code=error.code, message=error.message)
+        return UnsupportedProgramError(
+            f"This service cannot run the QIR program: {error.message}", diagnostics=[diagnostic]
+        )
+    message, line, column = error.message.strip(), error.line, error.column
+    position = _LLVM_POSITION.match(message)
+    if position is not None:
+        line, column, message = int(position[1]), int(position[2]), position[3].strip()
+    elif error.kind == "parse":
+        message = f"not valid LLVM IR or bitcode: {message}"
+    return invalid_program(QIR_PROGRAM, [Diagnostic(code=error.code, message=message, line=line, column=column)])
+
+
+def _unsafe(reason: str, stderr: bytes = b"") -> InvalidProgramError:
+    detail = stderr.decode("utf-8", "replace").strip().splitlines()
+    if detail:
+        logger.warning("QIR parser process: %s; its last output: %s", reason, " | ".join(detail[-5:]))
+    message = f"the QIR could not be parsed safely: {reason}"
+    return InvalidProgramError(
+        f"{QIR_PROGRAM} is not valid: {message}", diagnostics=[Diagnostic(code="QirParserFailed", message=message)]
+    )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
