@@ -17,6 +17,7 @@ from shared.programs.formats import decode_text
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
 from shared.programs.openqasm import QASM2_PROGRAM, parse_qasm2
 from shared.programs.qir import Outcome, display_outcome, parse_qir, qir_to_circuit
+from shared.programs.quil import QUIL_PROGRAM, parse_quil
 
 PROBABILITY_FLOOR = 1e-12
 
@@ -42,9 +43,19 @@ class AerSimulator:
         Aer samples counts; the shots are those outcomes in a (seeded) random order, which has the
         same distribution as Aer's per-shot memory at a fraction of its cost.
         """
+        return self._register_shots(parse_qasm2(decode_text(qasm2, QASM2_PROGRAM)), shots, seed)
+
+    def rigetti_shots(self, quil: bytes, shots: int, seed: int | None = None) -> dict[str, list[list[int]]]:
+        """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order."""
+        circuit = parse_quil(decode_text(quil, QUIL_PROGRAM))
+        return {
+            region: [[int(bit) for bit in reversed(label)] for label in labels]
+            for region, labels in self._register_shots(circuit, shots, seed).items()
+        }
+
+    def _register_shots(self, circuit: QuantumCircuit, shots: int, seed: int | None) -> dict[str, list[str]]:
         if shots < 1:
             raise ValueError(f"shots must be at least 1, got {shots}")
-        circuit = parse_qasm2(decode_text(qasm2, QASM2_PROGRAM))
         if not circuit.cregs:
             return {}
         result = self._run(self._sampler, circuit, shots=shots, seed_simulator=seed)

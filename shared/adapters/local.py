@@ -47,6 +47,7 @@ class LocalSimulators:
             ("ideal", "ionq.quantum-results.v1"): self._ionq,
             ("ideal", "honeywell.quantum-results.v1"): self._honeywell,
             ("ideal", "microsoft.quantum-results.v2"): self._qir,
+            ("ideal", "rigetti.quil-results.v1"): self._rigetti,
             ("syntax-check", "honeywell.quantum-results.v1"): self._honeywell_syntax_check,
         }
 
@@ -63,6 +64,9 @@ class LocalSimulators:
 
     def _honeywell(self, program: bytes, shots: int) -> bytes:
         return json.dumps(self._simulator.honeywell_shots(program, shots)).encode()
+
+    def _rigetti(self, program: bytes, shots: int) -> bytes:
+        return json.dumps(self._simulator.rigetti_shots(program, shots)).encode()
 
     def _qir(self, program: bytes, shots: int) -> bytes:
         return json.dumps(self._simulator.qir_results(program, shots)).encode()

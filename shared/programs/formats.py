@@ -13,10 +13,12 @@ OPENQASM2 = "openqasm.v2"
 OPENQASM3 = "openqasm.v3"
 HONEYWELL_OPENQASM = "honeywell.openqasm.v1"
 QIR = "qir.v1"
+RIGETTI_QUIL = "rigetti.quil.v1"
 
-INPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, OPENQASM2, OPENQASM3, HONEYWELL_OPENQASM, QIR})
-# QIR is an output format only for QIR input: it is validated and passed through unchanged.
-OUTPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, HONEYWELL_OPENQASM, QIR})
+INPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, OPENQASM2, OPENQASM3, HONEYWELL_OPENQASM, QIR, RIGETTI_QUIL})
+# QIR and Quil are output formats only for input in the same format: validated and passed through unchanged.
+PASS_THROUGH: frozenset[str] = frozenset({QIR, RIGETTI_QUIL})
+OUTPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, HONEYWELL_OPENQASM}) | PASS_THROUGH
 
 MAX_DIAGNOSTICS = 20
 

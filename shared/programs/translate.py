@@ -14,13 +14,16 @@ from .formats import (
     OPENQASM2,
     OPENQASM3,
     OUTPUT_FORMATS,
+    PASS_THROUGH,
     QIR,
+    RIGETTI_QUIL,
     ProgramInfo,
     decode_text,
 )
 from .ionq_json import circuit_to_ionq, dump_ionq, ionq_to_circuit, parse_ionq
 from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, parse_qasm2, parse_qasm3
 from .qir import parse_qir, qir_to_circuit
+from .quil import QUIL_PROGRAM, parse_quil
 
 
 def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
@@ -51,12 +54,13 @@ def translate_program(data: bytes, input_format: str, output_format: str) -> byt
     """
     _check_format(input_format, INPUT_FORMATS, "input")
     _check_format(output_format, OUTPUT_FORMATS, "output")
-    if output_format == QIR:
-        if input_format != QIR:
+    if output_format in PASS_THROUGH:
+        if input_format != output_format:
             raise UnsupportedFormatError(
-                f"Programs in {input_format!r} cannot be translated to {QIR!r}; only QIR input is run as QIR."
+                f"Programs in {input_format!r} cannot be translated to {output_format!r}; "
+                f"only {output_format!r} input is run as {output_format!r}."
             )
-        parse_qir(data)
+        inspect_program(data, input_format)
         return data
     if input_format == output_format == IONQ_CIRCUIT:
         return dump_ionq(parse_ionq(data))
@@ -87,6 +91,8 @@ def load_circuit(data: bytes, input_format: str) -> QuantumCircuit:
         return circuit
     if input_format == OPENQASM3:
         return parse_qasm3(decode_text(data, QASM3_PROGRAM))
+    if input_format == RIGETTI_QUIL:
+        return parse_quil(decode_text(data, QUIL_PROGRAM))
     return parse_qasm2(decode_text(data, QASM2_PROGRAM))
 
 

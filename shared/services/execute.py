@@ -33,6 +33,7 @@ _CONTENT_TYPES = {
     "ionq.circuit.v1": "application/json",
     "honeywell.openqasm.v1": "application/qasm",
     "qir.v1": "qir.v1",  # what the azure-quantum SDK sends for QIR
+    "rigetti.quil.v1": "text/plain",
 }
 
 

@@ -246,3 +246,18 @@ def test_qiskit_circuits_run_through_the_sdks_qir_path(workspace: Workspace, tar
     assert workspace.get_job(job.id()).details.input_data_format == "qir.v1"
     assert set(counts) <= {"00", "11"}
     assert abs(counts.get("00", 0) - shots / 2) <= five_sigma(shots)
+
+
+def test_rigetti_quil_runs_on_the_qvm_and_reads_as_the_sdk_expects(workspace: Workspace) -> None:
+    from azure.quantum.target.rigetti import Result, Rigetti
+
+    shots = 1000
+    program = "DECLARE ro BIT[2]\nH 0\nCNOT 0 1\nMEASURE 0 ro[0]\nMEASURE 1 ro[1]\n"
+    job = Rigetti(workspace=workspace, name="rigetti.sim.qvm").submit(program, name=unique("quil"), shots=shots)
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    assert job.details.status == "Succeeded", job.details.error_data
+    readout = Result(job)["ro"]
+    counts = Counter(tuple(shot) for shot in readout)
+    assert len(readout) == shots
+    assert set(counts) <= {(0, 0), (1, 1)}
+    assert abs(counts[(0, 0)] - shots / 2) <= five_sigma(shots)

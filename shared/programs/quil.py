@@ -1,0 +1,201 @@
+"""Rigetti Quil (`rigetti.quil.v1`): parsed with quil-rs, checked gate by gate, loaded into a circuit.
+
+quil-rs reports syntax errors with a position but accepts wrong arities, unknown gates and undeclared
+memory; each instruction is therefore parsed again on its own line so that every finding names its
+line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit.circuit import Gate
+from qiskit.circuit.library import (
+    CCXGate,
+    CPhaseGate,
+    CXGate,
+    CZGate,
+    HGate,
+    IGate,
+    PhaseGate,
+    RXGate,
+    RYGate,
+    RZGate,
+    SGate,
+    SwapGate,
+    TGate,
+    XGate,
+    YGate,
+    ZGate,
+    iSwapGate,
+)
+from quil.expression import EvaluationError
+from quil.program import Program, ProgramError
+
+from shared.domain.errors import Diagnostic, UnsupportedProgramError
+
+from .formats import invalid_program
+
+QUIL_PROGRAM = "The Quil program"
+
+
+@dataclass(frozen=True)
+class _GateSpec:
+    params: int
+    qubits: int
+    make: Callable[..., Gate]
+
+
+GATES: dict[str, _GateSpec] = {
+    "I": _GateSpec(0, 1, IGate),
+    "X": _GateSpec(0, 1, XGate),
+    "Y": _GateSpec(0, 1, YGate),
+    "Z": _GateSpec(0, 1, ZGate),
+    "H": _GateSpec(0, 1, HGate),
+    "S": _GateSpec(0, 1, SGate),
+    "T": _GateSpec(0, 1, TGate),
+    "RX": _GateSpec(1, 1, RXGate),
+    "RY": _GateSpec(1, 1, RYGate),
+    "RZ": _GateSpec(1, 1, RZGate),
+    "PHASE": _GateSpec(1, 1, PhaseGate),
+    "CNOT": _GateSpec(0, 2, CXGate),
+    "CZ": _GateSpec(0, 2, CZGate),
+    "CCNOT": _GateSpec(0, 3, CCXGate),
+    "CPHASE": _GateSpec(1, 2, CPhaseGate),
+    "SWAP": _GateSpec(0, 2, SwapGate),
+    "ISWAP": _GateSpec(0, 2, iSwapGate),
+}
+MEASURABLE_TYPES = frozenset({"Bit", "Octet"})
+_SYNTAX = re.compile(r"at line (\d+), column (\d+)[^:]*: (.*)", re.DOTALL)
+_UNSUPPORTED_BLOCKS = ("DEFGATE", "DEFCIRCUIT", "DEFCAL", "DEFFRAME", "DEFWAVEFORM", "LABEL", "JUMP")
+
+
+def parse_quil(text: str) -> QuantumCircuit:
+    """A circuit with one classical register per declared BIT/OCTET region, named after it."""
+    try:
+        program = Program.parse(text)
+    except ProgramError as exc:
+        raise invalid_program(QUIL_PROGRAM, [_syntax_diagnostic(str(exc))]) from None
+    regions = {
+        name: (str(declaration.size.data_type), int(declaration.size.length))
+        for name, declaration in program.declarations.items()
+    }
+    builder = _Builder(regions)
+    findings: list[Diagnostic] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        statement = line.split("#", 1)[0]
+        if not statement.strip() or statement.lstrip().startswith("DECLARE"):
+            continue
+        column = len(statement) - len(statement.lstrip()) + 1
+        if statement.lstrip().upper().startswith(_UNSUPPORTED_BLOCKS):
+            raise UnsupportedProgramError(
+                f"{QUIL_PROGRAM} uses gate or circuit definitions, labels or jumps (line {number}); "
+                "only the standard gates, MEASURE, RESET and PRAGMA are supported.",
+                diagnostics=[Diagnostic(code="UnsupportedQuil", message="unsupported", line=number, column=column)],
+            )
+        for instruction in Program.parse(statement).body_instructions:
+            problem = builder.add(instruction._0)  # type: ignore[attr-defined]  # the variant's value, not in the stubs
+            if problem is not None:
+                findings.append(Diagnostic(code="InvalidQuil", message=problem, line=number, column=column))
+    if findings:
+        raise invalid_program(QUIL_PROGRAM, findings)
+    return builder.circuit()
+
+
+class _Builder:
+    def __init__(self, regions: dict[str, tuple[str, int]]) -> None:
+        self._regions = regions
+        self._steps: list[tuple[str, Gate | None, list[int], tuple[str, int] | None]] = []
+        self._width = 0
+
+    def add(self, instruction: object) -> str | None:
+        kind = type(instruction).__name__
+        if kind == "Gate":
+            return self._gate(instruction)
+        if kind == "Measurement":
+            return self._measure(instruction)
+        if kind == "Reset":
+            qubit = instruction.qubit  # type: ignore[attr-defined]
+            qubits = [] if qubit is None else [int(qubit._0)]
+            self._use(qubits)
+            self._steps.append(("reset", None, qubits, None))
+            return None
+        if kind == "Pragma":
+            return None
+        return f"{kind} instructions are not supported"
+
+    def _gate(self, gate: object) -> str | None:
+        name = str(gate.name)  # type: ignore[attr-defined]
+        spec = GATES.get(name)
+        if spec is None:
+            return f"unknown gate {name}; known gates: {', '.join(GATES)}"
+        modifiers = [str(m) for m in gate.modifiers]  # type: ignore[attr-defined]
+        if "Forked" in modifiers:
+            return "FORKED is not supported"
+        controls = modifiers.count("Controlled")
+        qubits = [int(q._0) for q in gate.qubits]  # type: ignore[attr-defined]
+        if len(qubits) != spec.qubits + controls:
+            return f"{name} takes {spec.qubits + controls} qubit(s) here, got {len(qubits)}"
+        if len(set(qubits)) != len(qubits):
+            return f"{name} is applied to the same qubit twice"
+        parameters = list(gate.parameters)  # type: ignore[attr-defined]
+        if len(parameters) != spec.params:
+            return f"{name} takes {spec.params} parameter(s), got {len(parameters)}"
+        try:
+            values = [float(p.into_simplified().to_real()) for p in parameters]
+        except EvaluationError:  # the expression names memory or a variable, which has no value here
+            return f"the parameters of {name} must be numbers (memory references are not supported)"
+        operation: Gate = spec.make(*values)
+        for modifier in reversed(modifiers):  # the modifier nearest the gate applies first
+            operation = operation.inverse() if modifier == "Dagger" else operation.control(1)
+        self._use(qubits)
+        self._steps.append(("gate", operation, qubits, None))
+        return None
+
+    def _measure(self, measurement: object) -> str | None:
+        qubit = int(measurement.qubit._0)  # type: ignore[attr-defined]
+        target = measurement.target  # type: ignore[attr-defined]
+        self._use([qubit])
+        if target is None:
+            return None
+        region, index = str(target.name), int(target.index)
+        if region not in self._regions:
+            return f"MEASURE into {region}[{index}], which is not DECLAREd"
+        data_type, length = self._regions[region]
+        if data_type not in MEASURABLE_TYPES:
+            return f"MEASURE into {region}, a {data_type.upper()} region; measure into BIT or OCTET"
+        if not 0 <= index < length:
+            return f"{region}[{index}] is out of range: {region} has {length} element(s)"
+        self._steps.append(("measure", None, [qubit], (region, index)))
+        return None
+
+    def _use(self, qubits: list[int]) -> None:
+        self._width = max([self._width, *(q + 1 for q in qubits)])
+
+    def circuit(self) -> QuantumCircuit:
+        qubits = QuantumRegister(max(self._width, 1), "q")
+        registers = {
+            name: ClassicalRegister(length, name)
+            for name, (data_type, length) in self._regions.items()
+            if data_type in MEASURABLE_TYPES
+        }
+        circuit = QuantumCircuit(qubits, *registers.values())
+        for kind, operation, targets, memory in self._steps:
+            if isinstance(operation, Gate):
+                circuit.append(operation, [qubits[q] for q in targets])
+            elif kind == "reset":
+                circuit.reset(qubits[:] if not targets else [qubits[q] for q in targets])
+            elif memory is not None:
+                circuit.measure(qubits[targets[0]], registers[memory[0]][memory[1]])
+        return circuit
+
+
+def _syntax_diagnostic(message: str) -> Diagnostic:
+    found = _SYNTAX.search(message)
+    if found is None:
+        return Diagnostic(code="QuilSyntax", message=message.strip())
+    line, column, detail = found.groups()
+    return Diagnostic(code="QuilSyntax", message=detail.strip(), line=int(line), column=int(column))
