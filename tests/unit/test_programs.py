@@ -167,7 +167,7 @@ def test_valid_programs_parse(input_format: str, source: str, expected: ProgramI
 
 
 def test_input_formats() -> None:
-    expected = {"ionq.circuit.v1", "openqasm.v2", "openqasm.v3", "honeywell.openqasm.v1", "qir.v1"}
+    expected = {"ionq.circuit.v1", "openqasm.v2", "openqasm.v3", "honeywell.openqasm.v1", "qir.v1", "rigetti.quil.v1"}
     assert expected == INPUT_FORMATS
 
 
