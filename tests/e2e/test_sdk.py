@@ -261,3 +261,23 @@ def test_rigetti_quil_runs_on_the_qvm_and_reads_as_the_sdk_expects(workspace: Wo
     assert len(readout) == shots
     assert set(counts) <= {(0, 0), (1, 1)}
     assert abs(counts[(0, 0)] - shots / 2) <= five_sigma(shots)
+
+
+def test_a_qsharp_program_compiled_with_qdk_runs_as_qir(workspace: Workspace) -> None:
+    import qsharp
+
+    qsharp.init(target_profile=qsharp.TargetProfile.Base)
+    qsharp.eval(
+        "operation Bell() : (Result, Result) { use (a, b) = (Qubit(), Qubit()); H(a); CNOT(a, b);"
+        " let r = (M(a), M(b)); ResetAll([a, b]); r }"
+    )
+    shots = 1000
+    job = workspace.get_targets("ionq.simulator").submit(qsharp.compile("Bell()"), name=unique("qsharp"), shots=shots)
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    assert job.details.status == "Succeeded", job.details.error_data
+    results = job.get_results()
+    assert set(results) <= {"(0, 0)", "(1, 1)"}
+    assert abs(results.get("(0, 0)", 0) * shots - shots / 2) <= five_sigma(shots)
+    shots_list = job.get_results_shots()
+    assert len(shots_list) == shots
+    assert set(shots_list) <= {(0, 0), (1, 1)}
