@@ -264,7 +264,7 @@ def test_rigetti_quil_runs_on_the_qvm_and_reads_as_the_sdk_expects(workspace: Wo
 
 
 def test_a_qsharp_program_compiled_with_qdk_runs_as_qir(workspace: Workspace) -> None:
-    import qsharp
+    import qsharp  # type: ignore[import-untyped]
 
     qsharp.init(target_profile=qsharp.TargetProfile.Base)
     qsharp.eval(
