@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export QDK_PYTHON_TELEMETRY := none
 
-.PHONY: run test check unit bench setup clean
+.PHONY: run test check unit bench setup browser clean
 
 $(VENV)/.runtime: requirements.txt requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,15 @@ check: $(VENV)/.dev
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
+## Debian's Chromium and ChromeDriver, for the browser tests of the job management page (tests/browser).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		( $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) \
+		  apt-get install -y -qq --no-install-recommends chromium chromium-driver )
+
 ## Everything: checks, unit tests, integration and end-to-end tests against real local servers.
-test: setup check
+test: setup check browser
 	$(PY) -m pytest -q
 
 unit: $(VENV)/.dev

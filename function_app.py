@@ -8,9 +8,11 @@ from shared import bootstrap
 from shared.api import workspace as api
 from shared.domain.catalog import load_catalog
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.portal.blueprint import bp as portal_bp
 from shared.services import execute, intake, sweep
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(portal_bp)
 
 WORKSPACE = (
     "subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
