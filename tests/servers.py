@@ -32,47 +32,31 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def azurite(location: Path | None = None) -> Iterator[int]:
+def npm_server(command: str, *args: str, port: int) -> Iterator[int]:
+    """A server installed by `npm ci`, run until the block ends; yields its port once it listens."""
+    process = subprocess.Popen(
+        [str(ROOT / "node_modules/.bin" / command), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def azurite(location: Path | None = None) -> contextlib.AbstractContextManager[int]:
+    """Azurite's blob service, in memory or in `location`."""
     port = free_port()
     storage = ["--location", str(location)] if location else ["--inMemoryPersistence"]
-    process = subprocess.Popen(
-        [
-            str(ROOT / "node_modules/.bin/azurite-blob"),
-            "--silent",
-            "--disableTelemetry",
-            "--skipApiVersionCheck",
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(port),
-            *storage,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    flags = ["--silent", "--disableTelemetry", "--skipApiVersionCheck", "--blobHost", "127.0.0.1"]
+    return npm_server("azurite-blob", *flags, "--blobPort", str(port), *storage, port=port)
 
 
-@contextlib.contextmanager
-def cosmosdb_server() -> Iterator[int]:
+def cosmosdb_server() -> contextlib.AbstractContextManager[int]:
     """The Cosmos DB server from npm (@vercel/cosmosdb-server, patched at install), over HTTPS, in memory."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(ROOT / "node_modules/.bin/cosmosdb-server"), "-p", str(port), "--host", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    return npm_server("cosmosdb-server", "-p", str(port), "--host", "127.0.0.1", port=port)
 
 
 @dataclass
