@@ -14,9 +14,10 @@ from azure.cosmos import CosmosClient, DatabaseProxy, PartitionKey
 from shared.adapters.cosmos_jobs import PARTITION_KEY_PATH, CosmosJobStore
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.domain.errors import JobExistsError, StaleWriteError
-from shared.domain.jobs import Job, JobDetails, JobStatus
+from shared.domain.jobs import Job, JobStatus
 from shared.domain.query import JobQuery, OrderBy, QueryField, parse_filter
 from shared.ports import JobStore
+from tests.factories import new_job
 from tests.servers import cosmosdb_server
 
 pytestmark = [
@@ -30,22 +31,13 @@ COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b
 
 
 def make_job(n: int, *, provider: str = "ionq", name: str | None = None, created: datetime | None = None) -> Job:
-    target = "ionq.simulator" if provider == "ionq" else "quantinuum.sim.h2-1e"
-    moment = created or T0 + timedelta(seconds=n)
-    details = JobDetails(
-        id=f"job-{n:04d}",
+    return new_job(
+        f"job-{n:04d}",
+        created=created or T0 + timedelta(seconds=n),
         name=name or f"job {n:04d}",
         provider_id=provider,
-        target=target,
-        container_uri="c",
-        input_data_uri="c/i",
-        input_data_format="f",
-        output_data_uri="c/o",
-        output_data_format="g",
-        creation_time=moment,
-        last_updated_time=moment,
+        target="ionq.simulator" if provider == "ionq" else "quantinuum.sim.h2-1e",
     )
-    return Job.new(details, "fp", "test")
 
 
 @pytest.fixture(scope="session")

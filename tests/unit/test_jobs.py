@@ -6,27 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.domain.errors import InvalidTransitionError
-from shared.domain.jobs import ALLOWED_TRANSITIONS, TERMINAL, ErrorData, Job, JobDetails, JobStatus
+from shared.domain.jobs import ALLOWED_TRANSITIONS, TERMINAL, ErrorData, Job, JobStatus
+from tests.factories import new_job
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_job(status: JobStatus = JobStatus.WAITING) -> Job:
-    details = JobDetails(
-        id="j1",
-        name="bell",
-        provider_id="ionq",
-        target="ionq.simulator",
-        container_uri="c",
-        input_data_uri="c/i",
-        input_data_format="ionq.circuit.v1",
-        output_data_uri="c/o",
-        output_data_format="ionq.quantum-results.v1",
-        creation_time=T0,
-        last_updated_time=T0,
-        status=status,
-    )
-    return Job.new(details, "fp", "submitted")
+    return new_job("j1", created=T0, status=status)
 
 
 @pytest.mark.parametrize(("start", "end"), list(itertools.product(JobStatus, JobStatus)), ids=lambda s: str(s))
