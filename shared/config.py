@@ -9,6 +9,8 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AZURITE_ACCOUNT = "devstoreaccount1"
+LOCAL = {"scope": "local"}  # read only by the local host and its embedded stand-ins; never set in Azure
+AZURE = {"scope": "azure"}  # must be set in Azure (infra/ sets it); absent locally, where embedded parts serve
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
@@ -22,18 +24,19 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, alias="QUANTUM_API_KEYS")
 
     # Local host.
-    port: int = Field(7071, alias="PORT", ge=1, le=65535)
-    local_state_dir: Path = Field(Path(".local"), alias="LOCAL_STATE_DIR")
-    start_azurite: bool = Field(True, alias="LOCAL_START_AZURITE")
-    azurite_blob_port: int = Field(10000, alias="AZURITE_BLOB_PORT", ge=1, le=65535)
+    port: int = Field(7071, alias="PORT", json_schema_extra=LOCAL, ge=1, le=65535)
+    local_state_dir: Path = Field(Path(".local"), alias="LOCAL_STATE_DIR", json_schema_extra=LOCAL)
+    start_azurite: bool = Field(True, alias="LOCAL_START_AZURITE", json_schema_extra=LOCAL)
+    azurite_blob_port: int = Field(10000, alias="AZURITE_BLOB_PORT", json_schema_extra=LOCAL, ge=1, le=65535)
     storage_connection: str | None = Field(
         None,
         validation_alias=AliasChoices("AzureWebJobsStorage", "STORAGE_CONNECTION"),
         alias="AzureWebJobsStorage",
+        json_schema_extra=LOCAL,
     )
-    queue_workers: int = Field(4, alias="LOCAL_QUEUE_WORKERS", ge=1, le=64)
-    blob_poll_seconds: float = Field(1.0, alias="LOCAL_BLOB_POLL_SECONDS", gt=0)
-    disabled_functions: str = Field("", alias="LOCAL_DISABLED_FUNCTIONS")
+    queue_workers: int = Field(4, alias="LOCAL_QUEUE_WORKERS", json_schema_extra=LOCAL, ge=1, le=64)
+    blob_poll_seconds: float = Field(1.0, alias="LOCAL_BLOB_POLL_SECONDS", json_schema_extra=LOCAL, gt=0)
+    disabled_functions: str = Field("", alias="LOCAL_DISABLED_FUNCTIONS", json_schema_extra=LOCAL)
 
     # Pipeline behaviour.
     programs_container: str = Field("programs", alias="PROGRAMS_CONTAINER")
@@ -46,11 +49,32 @@ class Settings(BaseSettings):
     inline_message_bytes: int = Field(96 * 1024, alias="INLINE_MESSAGE_BYTES", ge=0, le=160 * 1024)
     sas_ttl_minutes: int = Field(60, alias="SAS_TTL_MINUTES", ge=6, le=7 * 24 * 60)
 
+    # Azure: every connection is by managed identity. Each endpoint that is set selects the Azure adapter
+    # over its embedded stand-in; infra/ sets them all.
+    blob_service_uri: str | None = Field(None, alias="AzureWebJobsStorage__blobServiceUri", json_schema_extra=AZURE)
+    servicebus_namespace: str | None = Field(
+        None, alias="ServiceBusConnection__fullyQualifiedNamespace", json_schema_extra=AZURE
+    )
+    cosmos_endpoint: str | None = Field(None, alias="CosmosDBConnection__accountEndpoint", json_schema_extra=AZURE)
+    cosmos_database: str = Field("quantum", alias="COSMOS_DATABASE", json_schema_extra=AZURE)
+    cosmos_container: str = Field("jobs", alias="COSMOS_CONTAINER", json_schema_extra=AZURE)
+    eventgrid_topic_endpoint: str | None = Field(None, alias="EVENTGRID_TOPIC_ENDPOINT", json_schema_extra=AZURE)
+    managed_identity_client_id: str | None = Field(None, alias="AZURE_CLIENT_ID", json_schema_extra=AZURE)
+    # A Service Bus connection string: only for the local test broker or the Service Bus emulator.
+    servicebus_connection: str | None = Field(None, alias="ServiceBusConnection", json_schema_extra=LOCAL)
+
+    # Job events on the local host: CloudEvents to these webhooks (comma-separated URLs), HMAC-signed.
+    event_webhooks: str = Field("", alias="EVENT_WEBHOOKS", json_schema_extra=LOCAL)
+    event_webhook_secret: str | None = Field(None, alias="EVENT_WEBHOOK_SECRET", json_schema_extra=LOCAL)
+    event_max_attempts: int = Field(8, alias="EVENT_MAX_ATTEMPTS", ge=1, json_schema_extra=LOCAL)
+
     # Embedded queue (local host's Service Bus stand-in).
-    queue_lock_seconds: float = Field(60.0, alias="QUEUE_LOCK_SECONDS", gt=0)
-    queue_max_delivery_count: int = Field(10, alias="QUEUE_MAX_DELIVERY_COUNT", ge=1)
-    queue_poll_seconds: float = Field(0.5, alias="QUEUE_POLL_SECONDS", gt=0)
-    queue_duplicate_window_seconds: float = Field(600.0, alias="QUEUE_DUPLICATE_WINDOW_SECONDS", gt=0)
+    queue_lock_seconds: float = Field(60.0, alias="QUEUE_LOCK_SECONDS", json_schema_extra=LOCAL, gt=0)
+    queue_max_delivery_count: int = Field(10, alias="QUEUE_MAX_DELIVERY_COUNT", json_schema_extra=LOCAL, ge=1)
+    queue_poll_seconds: float = Field(0.5, alias="QUEUE_POLL_SECONDS", json_schema_extra=LOCAL, gt=0)
+    queue_duplicate_window_seconds: float = Field(
+        600.0, alias="QUEUE_DUPLICATE_WINDOW_SECONDS", json_schema_extra=LOCAL, gt=0
+    )
 
     @property
     def blob_connection_string(self) -> str:
