@@ -6,11 +6,12 @@ from functools import cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
+from pydantic.json_schema import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AZURITE_ACCOUNT = "devstoreaccount1"
-LOCAL = {"scope": "local"}  # read only by the local host and its embedded stand-ins; never set in Azure
-AZURE = {"scope": "azure"}  # must be set in Azure (infra/ sets it); absent locally, where embedded parts serve
+LOCAL: JsonDict = {"scope": "local"}  # read only by the local host and its embedded stand-ins; never set in Azure
+AZURE: JsonDict = {"scope": "azure"}  # set in Azure by infra/; absent locally, where embedded parts serve
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
