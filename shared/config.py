@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic.types import JsonDict
+from pydantic.config import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AZURITE_ACCOUNT = "devstoreaccount1"
