@@ -1,19 +1,32 @@
-"""Composition root: builds the adapters once per process from the settings and wires the services."""
+"""Composition root: builds the adapters once per process from the settings and wires the services.
+
+Each Azure endpoint in the settings selects the Azure adapter, reached with the managed identity:
+Cosmos DB for jobs, Service Bus for messages, Blob storage by identity, an Event Grid topic for job
+events. Without them the embedded parts serve: SQLite, the embedded queue, Azurite, and webhooks.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
 
+from azure.core.credentials import TokenCredential
+from azure.cosmos import CosmosClient
+from azure.identity import DefaultAzureCredential
+
 from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.blob_artifacts import BlobArtifactStore
+from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.embedded_queue import EmbeddedQueue
+from shared.adapters.eventgrid_publisher import EventGridTopicPublisher
 from shared.adapters.local import EmbeddedQueueSender, LocalSimulators, SystemClock
 from shared.adapters.sqlite_jobs import SqliteJobStore
+from shared.adapters.webhooks import WebhookDispatcher
 from shared.api.http import ApiContext
 from shared.config import Settings, get_settings
 from shared.domain.catalog import load_catalog
-from shared.ports import ProviderBackend
+from shared.ports import EventPublisher, JobStore, MessageSender, ProviderBackend
+from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
 _configured: list[Settings] = []
@@ -41,17 +54,64 @@ def embedded_queue() -> EmbeddedQueue:
 
 
 @cache
+def credential() -> TokenCredential:
+    """The app's user-assigned managed identity (AZURE_CLIENT_ID) in Azure; a developer's login elsewhere."""
+    return DefaultAzureCredential(managed_identity_client_id=settings().managed_identity_client_id)
+
+
+@cache
 def artifacts() -> BlobArtifactStore:
-    return BlobArtifactStore(settings().blob_connection_string)
+    s = settings()
+    if s.blob_service_uri:
+        return BlobArtifactStore.from_identity(s.blob_service_uri, credential())
+    return BlobArtifactStore.from_connection_string(s.blob_connection_string)
+
+
+def job_store() -> JobStore:
+    s = settings()
+    if s.cosmos_endpoint:
+        database = CosmosClient(s.cosmos_endpoint, credential()).get_database_client(s.cosmos_database)
+        return CosmosJobStore(database.get_container_client(s.cosmos_container), s.workspace_path)
+    return SqliteJobStore(s.local_state_dir / "jobs.sqlite3")
+
+
+def sender() -> MessageSender:
+    return EmbeddedQueueSender(embedded_queue())
+
+
+@cache
+def webhooks() -> WebhookDispatcher | None:
+    """The local host's event delivery, when EVENT_WEBHOOKS lists subscribers."""
+    s = settings()
+    if s.eventgrid_topic_endpoint or not s.webhook_urls() or s.event_webhook_secret is None:
+        return None
+    return WebhookDispatcher(
+        s.local_state_dir / "events.sqlite3",
+        s.webhook_urls(),
+        s.event_webhook_secret,
+        max_attempts=s.event_max_attempts,
+        first_backoff=s.event_first_retry_seconds,
+    )
+
+
+def event_publisher() -> EventPublisher | None:
+    s = settings()
+    if s.eventgrid_topic_endpoint:
+        return EventGridTopicPublisher(s.eventgrid_topic_endpoint, credential())
+    return webhooks()
 
 
 @cache
 def pipeline() -> Pipeline:
     s = settings()
+    jobs = job_store()
+    publisher = event_publisher()
+    outbox = None if publisher is None else PublishingJobStore(jobs, publisher, s.workspace_path, s.api_base_url)
     return Pipeline(
-        jobs=SqliteJobStore(s.local_state_dir / "jobs.sqlite3"),
+        jobs=outbox or jobs,
+        outbox=outbox,
         artifacts=artifacts(),
-        sender=EmbeddedQueueSender(embedded_queue()),
+        sender=sender(),
         clock=SystemClock(),
         catalog=load_catalog(),
         limits=Limits(

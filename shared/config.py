@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic.config import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -61,13 +62,14 @@ class Settings(BaseSettings):
     cosmos_container: str = Field("jobs", alias="COSMOS_CONTAINER", json_schema_extra=AZURE)
     eventgrid_topic_endpoint: str | None = Field(None, alias="EVENTGRID_TOPIC_ENDPOINT", json_schema_extra=AZURE)
     managed_identity_client_id: str | None = Field(None, alias="AZURE_CLIENT_ID", json_schema_extra=AZURE)
-    # A Service Bus connection string: only for the local test broker or the Service Bus emulator.
-    servicebus_connection: str | None = Field(None, alias="ServiceBusConnection", json_schema_extra=LOCAL)
 
     # Job events on the local host: CloudEvents to these webhooks (comma-separated URLs), HMAC-signed.
     event_webhooks: str = Field("", alias="EVENT_WEBHOOKS", json_schema_extra=LOCAL)
     event_webhook_secret: str | None = Field(None, alias="EVENT_WEBHOOK_SECRET", json_schema_extra=LOCAL)
     event_max_attempts: int = Field(8, alias="EVENT_MAX_ATTEMPTS", ge=1, json_schema_extra=LOCAL)
+    event_first_retry_seconds: float = Field(1.0, alias="EVENT_FIRST_RETRY_SECONDS", gt=0, json_schema_extra=LOCAL)
+    # Set by the Functions platform; the public address that job links in events point to.
+    website_hostname: str | None = Field(None, alias="WEBSITE_HOSTNAME")
 
     # Embedded queue (local host's Service Bus stand-in).
     queue_lock_seconds: float = Field(60.0, alias="QUEUE_LOCK_SECONDS", json_schema_extra=LOCAL, gt=0)
@@ -85,6 +87,23 @@ class Settings(BaseSettings):
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
             f"BlobEndpoint=http://127.0.0.1:{self.azurite_blob_port}/{AZURITE_ACCOUNT};"
         )
+
+    @property
+    def api_base_url(self) -> str:
+        if self.website_hostname:
+            return f"https://{self.website_hostname}/api/"
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def webhook_urls(self) -> tuple[str, ...]:
+        return tuple(url.strip() for url in self.event_webhooks.split(",") if url.strip())
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> Self:
+        if self.webhook_urls() and not self.event_webhook_secret:
+            raise ValueError(
+                "EVENT_WEBHOOK_SECRET must be set when EVENT_WEBHOOKS lists subscribers: deliveries are signed."
+            )
+        return self
 
     @property
     def workspace_path(self) -> str:

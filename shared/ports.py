@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.domain.catalog import Route, TargetSpec
+from shared.domain.events import JobEvent
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.messages import Message
 from shared.domain.query import JobQuery
@@ -41,6 +43,10 @@ class JobStore(Protocol):
 
     def count_created_since(self, provider_id: str, since: datetime) -> int: ...
 
+    def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
+        """Jobs with status changes whose events are not yet published, last updated in [since, before)."""
+        ...
+
 
 class ArtifactStore(Protocol):
     """Blob storage: the per-job containers and the programs drop container."""
@@ -73,6 +79,12 @@ class ArtifactStore(Protocol):
 class MessageSender(Protocol):
     def send(self, queue: str, message: Message) -> None:
         """Durably enqueue; a repeat of the same message id is dropped by duplicate detection."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[JobEvent]) -> None:
+        """Durably hand the events, in order, to the event transport; raise a TransientJobError if it fails."""
         ...
 
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from shared.domain.catalog import Route, TargetSpec, load_catalog
 from shared.domain.errors import (
+    DependencyError,
     InputNotFoundError,
     InputTooLargeError,
     JobExistsError,
     PermanentJobError,
     StaleWriteError,
 )
+from shared.domain.events import JobEvent
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.messages import Message
 from shared.domain.query import JobQuery
 from shared.ports import ProviderOutput
+from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
 BASE = "http://blobs.test/acct"
@@ -70,6 +74,11 @@ class FakeJobStore:
 
     def count_created_since(self, provider_id: str, since: datetime) -> int:
         return sum(1 for j in self.docs.values() if j.details.provider_id == provider_id)
+
+    def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
+        return [
+            j for j in self.docs.values() if j.unpublished_changes() and since <= j.details.last_updated_time < before
+        ][:limit]
 
 
 class FakeArtifacts:
@@ -130,6 +139,19 @@ class FakeSender:
         return taken
 
 
+@dataclass
+class FakePublisher:
+    """Records published events; while `broken`, fails like an unreachable topic."""
+
+    events: list[JobEvent] = field(default_factory=list)
+    broken: bool = False
+
+    def publish(self, events: Sequence[JobEvent]) -> None:
+        if self.broken:
+            raise DependencyError("Event Grid is unreachable (test).")
+        self.events.extend(events)
+
+
 class FakeBackend:
     """Returns a fixed output, or raises the error it is given, like a provider would."""
 
@@ -143,6 +165,12 @@ class FakeBackend:
         if self.error is not None:
             raise self.error
         return ProviderOutput(data=self.output, usage={"shots": float(shots)})
+
+
+def with_events(p: Pipeline, publisher: FakePublisher) -> Pipeline:
+    """The pipeline with job events published, wired as bootstrap wires it."""
+    outbox = PublishingJobStore(p.jobs, publisher, "subscriptions/s/resourceGroups/r/providers/x/workspaces/w", BASE)
+    return replace(p, jobs=outbox, outbox=outbox)
 
 
 def make_pipeline(**limits: object) -> Pipeline:

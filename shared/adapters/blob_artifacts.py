@@ -1,6 +1,8 @@
 """Blob storage through azure-storage-blob: job containers, programs, SAS URLs.
 
-Locally this talks to Azurite with its development account key, which also signs the SAS URLs.
+Locally this talks to Azurite with its development account key, which also signs the SAS URLs. In
+Azure it uses the managed identity, and SAS URLs are user-delegation SAS: signed with a key that Entra
+ID grants the identity for a few hours, so no account key exists anywhere (the account disallows them).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import (
@@ -15,23 +18,40 @@ from azure.storage.blob import (
     BlobServiceClient,
     ContainerSasPermissions,
     ContentSettings,
+    UserDelegationKey,
     generate_blob_sas,
     generate_container_sas,
 )
 
 from shared.domain.errors import DependencyError, InputNotFoundError, InputTooLargeError
 
+# A user delegation key is asked for this long, and renewed when less than a SAS lifetime is left.
+DELEGATION_KEY_LIFETIME = timedelta(hours=24)
+MAX_DELEGATION_KEY_LIFETIME = timedelta(days=7)  # the longest Blob storage grants
+
+
+def _transport() -> RequestsTransport:
+    # Proxy settings are not read from the environment on every request (about 1 ms each).
+    return RequestsTransport(use_env_settings=False, connection_timeout=10, read_timeout=60)
+
 
 class BlobArtifactStore:
-    def __init__(self, connection_string: str) -> None:
-        # Proxy settings are not read from the environment on every request (about 1 ms each).
-        transport = RequestsTransport(use_env_settings=False, connection_timeout=10, read_timeout=60)
-        self._client = BlobServiceClient.from_connection_string(connection_string, transport=transport)
-        self._base = self._client.url.rstrip("/")
-        self._account: str = self._client.account_name or ""
-        credential = self._client.credential
-        self._key: str | None = getattr(credential, "account_key", None)
+    def __init__(self, client: BlobServiceClient) -> None:
+        self._client = client
+        self._base = client.url.rstrip("/")
+        self._account: str = client.account_name or ""
+        self._key: str | None = getattr(client.credential, "account_key", None)
+        self._delegation: UserDelegationKey | None = None
+        self._delegation_expiry = datetime.min.replace(tzinfo=UTC)
         self._known: set[str] = set()
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str) -> BlobArtifactStore:
+        return cls(BlobServiceClient.from_connection_string(connection_string, transport=_transport()))
+
+    @classmethod
+    def from_identity(cls, service_uri: str, credential: TokenCredential) -> BlobArtifactStore:
+        return cls(BlobServiceClient(service_uri, credential=credential, transport=_transport()))
 
     @property
     def client(self) -> BlobServiceClient:
@@ -122,29 +142,39 @@ class BlobArtifactStore:
         return container, blob
 
     def container_sas_url(self, container: str, ttl: timedelta) -> str:
+        now = datetime.now(UTC)
         sas = generate_container_sas(
             self._account,
             container,
-            account_key=self._require_key(),
+            account_key=self._key,
+            user_delegation_key=None if self._key else self._delegation_key(now, ttl),
             permission=ContainerSasPermissions(read=True, add=True, create=True, write=True, list=True),
-            expiry=datetime.now(UTC) + ttl,
-            start=datetime.now(UTC) - timedelta(minutes=5),
+            expiry=now + ttl,
+            start=now - timedelta(minutes=5),
         )
         return f"{self.container_url(container)}?{sas}"
 
     def blob_sas_url(self, container: str, blob: str, ttl: timedelta) -> str:
+        now = datetime.now(UTC)
         sas = generate_blob_sas(
             self._account,
             container,
             blob,
-            account_key=self._require_key(),
+            account_key=self._key,
+            user_delegation_key=None if self._key else self._delegation_key(now, ttl),
             permission=BlobSasPermissions(read=True),
-            expiry=datetime.now(UTC) + ttl,
-            start=datetime.now(UTC) - timedelta(minutes=5),
+            expiry=now + ttl,
+            start=now - timedelta(minutes=5),
         )
         return f"{self.blob_url(container, blob)}?{sas}"
 
-    def _require_key(self) -> str:
-        if self._key is None:
-            raise DependencyError("This storage connection has no account key to sign SAS URLs with.")
-        return self._key
+    def _delegation_key(self, now: datetime, ttl: timedelta) -> UserDelegationKey:
+        """A user delegation key that outlives a SAS of `ttl` made now; asked for again when it would not."""
+        if self._delegation is None or self._delegation_expiry < now + ttl:
+            expiry = now + min(MAX_DELEGATION_KEY_LIFETIME, max(DELEGATION_KEY_LIFETIME, ttl + timedelta(hours=1)))
+            try:
+                self._delegation = self._client.get_user_delegation_key(now - timedelta(minutes=5), expiry)
+            except AzureError as error:
+                raise DependencyError(f"Blob storage refused a user delegation key: {error}") from error
+            self._delegation_expiry = expiry
+        return self._delegation

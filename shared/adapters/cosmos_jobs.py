@@ -122,6 +122,19 @@ class CosmosJobStore:
         ]
         return int(sum(self._run(sql, params)))
 
+    def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
+        sql = (
+            "SELECT TOP @limit * FROM c WHERE c.workspace = @workspace AND c.eventsPending = true"
+            " AND c.updatedStamp >= @since AND c.updatedStamp < @before ORDER BY c.updatedStamp ASC"
+        )
+        params: list[dict[str, Any]] = [
+            {"name": "@limit", "value": limit},
+            {"name": "@workspace", "value": self._workspace},
+            {"name": "@since", "value": stamp(since)},
+            {"name": "@before", "value": stamp(before)},
+        ]
+        return [self._load(row) for row in self._run(sql, params)]
+
     def _run(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
         try:
             return list(self._container.query_items(sql, parameters=params, enable_cross_partition_query=True))
@@ -135,6 +148,7 @@ class CosmosJobStore:
             workspace=self._workspace,
             creationStamp=stamp(job.details.creation_time),
             updatedStamp=stamp(job.details.last_updated_time),
+            eventsPending=bool(job.unpublished_changes()),
         )
         return document
 

@@ -30,12 +30,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     creation_time TEXT NOT NULL,
     last_updated_time TEXT NOT NULL,
     etag TEXT NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    events_pending INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs (creation_time, id);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, last_updated_time);
 CREATE INDEX IF NOT EXISTS jobs_by_provider ON jobs (provider_id, creation_time);
 """
+# Stores made before job events existed lack the outbox column; adding it is the only migration so far.
+_OUTBOX_COLUMN = "ALTER TABLE jobs ADD COLUMN events_pending INTEGER NOT NULL DEFAULT 0"
+_OUTBOX_INDEX = "CREATE INDEX IF NOT EXISTS jobs_unpublished ON jobs (last_updated_time) WHERE events_pending = 1"
 _COLUMNS = {
     QueryField.NAME: "name",
     QueryField.ITEM_TYPE: "item_type",
@@ -56,6 +60,9 @@ class SqliteJobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            if "events_pending" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
+                db.execute(_OUTBOX_COLUMN)
+            db.execute(_OUTBOX_INDEX)
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -79,7 +86,7 @@ class SqliteJobStore:
         try:
             self._run(
                 "INSERT INTO jobs (id, name, item_type, job_type, provider_id, target, status, session_id,"
-                " creation_time, last_updated_time, etag, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " creation_time, last_updated_time, events_pending, etag, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*self._columns(job), etag, job.model_dump_json()),
             )
         except sqlite3.IntegrityError:
@@ -97,7 +104,7 @@ class SqliteJobStore:
         columns = self._columns(job)
         cursor = self._run(
             "UPDATE jobs SET name=?, item_type=?, job_type=?, provider_id=?, target=?, status=?, session_id=?,"
-            " creation_time=?, last_updated_time=?, etag=?, doc=? WHERE id=? AND etag=?",
+            " creation_time=?, last_updated_time=?, events_pending=?, etag=?, doc=? WHERE id=? AND etag=?",
             (*columns[1:], etag, job.model_dump_json(), job.id, job.etag),
         )
         if cursor.rowcount == 0:
@@ -135,6 +142,14 @@ class SqliteJobStore:
         ).fetchone()
         return int(row[0])
 
+    def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
+        rows = self._run(
+            "SELECT doc, etag FROM jobs WHERE events_pending = 1 AND last_updated_time >= ?"
+            " AND last_updated_time < ? ORDER BY last_updated_time LIMIT ?",
+            (stamp(since), stamp(before), limit),
+        ).fetchall()
+        return [self._load(row) for row in rows]
+
     def close(self) -> None:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is not None:
@@ -159,6 +174,7 @@ class SqliteJobStore:
             d.session_id,
             stamp(d.creation_time),
             stamp(d.last_updated_time),
+            int(bool(job.unpublished_changes())),
         )
 
     def _compile(self, expr: Expr, params: list[object]) -> str:

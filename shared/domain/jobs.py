@@ -113,7 +113,9 @@ class Job(BaseModel):
     """A job as the service keeps it: the public details, the history, and bookkeeping.
 
     `fingerprint` identifies the submission, so a replayed PUT is recognised; `redrives` counts how
-    often the sweeper re-sent a stuck job; `etag` is the store's version, set by the store on read.
+    often the sweeper re-sent a stuck job; `published` counts the history entries whose events have
+    been published (the job document is its own outbox); `etag` is the store's version, set by the
+    store on read.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -122,6 +124,7 @@ class Job(BaseModel):
     history: tuple[Transition, ...]
     fingerprint: str
     redrives: int = 0
+    published: int = 0
     etag: str | None = Field(default=None, exclude=True)
 
     @property
@@ -193,6 +196,17 @@ class Job(BaseModel):
                 "history": (*self.history, entry),
             }
         )
+
+    def unpublished_changes(self) -> list[tuple[int, Transition]]:
+        """The status changes not yet published as events, with their place in the history."""
+        return [
+            (sequence, entry)
+            for sequence, entry in enumerate(self.history)
+            if sequence >= self.published and entry.status != entry.previous_status
+        ]
+
+    def mark_published(self) -> Self:
+        return self.model_copy(update={"published": len(self.history)})
 
     def with_details(self, **changes: object) -> Self:
         return self.model_copy(update={"details": self.details.model_copy(update=changes)})

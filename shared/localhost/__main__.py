@@ -44,7 +44,14 @@ def main() -> int:
             PROJECT_ROOT, settings.local_state_dir / "azurite", settings.azurite_blob_port
         )
     app = importlib.import_module("function_app").app
-    host = LocalHost(app, settings, bootstrap.embedded_queue(), bootstrap.artifacts(), load_host_json(PROJECT_ROOT))
+    host = LocalHost(
+        app,
+        settings,
+        bootstrap.embedded_queue(),
+        bootstrap.artifacts(),
+        load_host_json(PROJECT_ROOT),
+        webhooks=bootstrap.webhooks(),
+    )
     signal.signal(signal.SIGTERM, lambda *_: host.request_stop())
     signal.signal(signal.SIGINT, lambda *_: host.request_stop())
     host.start()

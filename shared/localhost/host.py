@@ -31,6 +31,7 @@ from croniter import croniter
 
 from shared.adapters.blob_artifacts import BlobArtifactStore
 from shared.adapters.embedded_queue import EmbeddedQueue, ReceivedMessage
+from shared.adapters.webhooks import WebhookDispatcher
 from shared.config import Settings
 from shared.localhost.routes import Route, Router
 
@@ -92,10 +93,13 @@ class LocalHost:
         queue: EmbeddedQueue,
         storage: BlobArtifactStore,
         route_prefix: str = "api",
+        *,
+        webhooks: WebhookDispatcher | None = None,
     ) -> None:
         self.settings = settings
         self.queue = queue
         self.storage = storage
+        self.webhooks = webhooks
         self.functions = Functions.index(app, settings)
         self.router = Router(
             [Route.compile(route_prefix, t["route"], t.get("methods") or ["GET"], f) for t, f in self.functions.http]
@@ -130,6 +134,8 @@ class LocalHost:
         for trigger, function in self.functions.timers:
             schedule = resolve(trigger["schedule"], self.settings)
             self._spawn(f"timer-{schedule}", partial(self._tick, schedule, function))
+        if self.webhooks is not None:
+            self._spawn("event-webhooks", partial(self.webhooks.run, self._stop))
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,6 +13,7 @@ from shared.domain.catalog import Catalog
 from shared.domain.errors import InvalidRequestError, JobNotFoundError, JobServiceError, StaleWriteError
 from shared.domain.jobs import ErrorData, Job
 from shared.ports import ArtifactStore, Clock, JobStore, MessageSender
+from shared.services.notify import PublishingJobStore
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Pipeline:
     clock: Clock
     catalog: Catalog
     limits: Limits
+    # The same object as `jobs` when job events are published; the sweeper republishes through it.
+    outbox: PublishingJobStore | None = None
 
     def require(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from shared.domain.errors import StaleWriteError
 from shared.domain.jobs import ErrorData, Job, JobStatus
@@ -14,12 +15,15 @@ from shared.services.submit import route
 logger = logging.getLogger(__name__)
 
 BATCH = 200
+# Events of a change this recent are left to the writer that made it.
+REPUBLISH_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
 class SweepReport:
     redriven: int
     failed: int
+    republished: int
 
 
 def sweep_stuck_jobs(p: Pipeline) -> SweepReport:
@@ -44,7 +48,8 @@ def sweep_stuck_jobs(p: Pipeline) -> SweepReport:
                     job.id,
                     extra={"job_id": job.id},
                 )
-    return SweepReport(redriven, failed)
+    republished = p.outbox.republish_pending(now, REPUBLISH_GRACE, BATCH) if p.outbox is not None else 0
+    return SweepReport(redriven, failed, republished)
 
 
 def _redrive(p: Pipeline, job: Job, seconds: int) -> None:

@@ -151,3 +151,16 @@ def test_delete_and_count(store: JobStore) -> None:
     assert store.delete("job-0001") is True
     assert store.delete("job-0001") is False
     assert store.get("job-0001") is None
+
+
+def test_jobs_with_unpublished_changes_are_found_until_marked(store: JobStore) -> None:
+    new = store.create(make_job(1))
+    published = store.create(make_job(2).mark_published())
+    store.create(make_job(3, created=T0 + timedelta(hours=2)))
+    window = (T0 - timedelta(minutes=1), T0 + timedelta(hours=1))
+    assert [j.id for j in store.unpublished(*window, 10)] == [new.id]
+    moved = store.replace(published.transition_to(JobStatus.EXECUTING, at=T0 + timedelta(minutes=1), cause="run"))
+    assert [j.id for j in store.unpublished(*window, 10)] == [new.id, moved.id]
+    store.replace(new.mark_published())
+    assert [j.id for j in store.unpublished(*window, 10)] == [moved.id]
+    assert [j.unpublished_changes()[0][0] for j in store.unpublished(*window, 10)] == [1]

@@ -79,7 +79,7 @@ def setup(tmp_path: Path, azurite_port: int) -> Iterator[tuple[LocalHost, Record
         queue_workers=1,
     )
     queue = EmbeddedQueue(tmp_path / "q.sqlite3", max_delivery_count=3)
-    host = LocalHost(app, settings, queue, BlobArtifactStore(settings.blob_connection_string))
+    host = LocalHost(app, settings, queue, BlobArtifactStore.from_connection_string(settings.blob_connection_string))
     host.start()
     yield host, recorder, settings
     host.stop()
@@ -152,6 +152,9 @@ def test_disabled_functions_do_not_run(tmp_path: Path, azurite_port: int) -> Non
         disabled_functions="never",
     )
     host = LocalHost(
-        app, settings, EmbeddedQueue(tmp_path / "q.sqlite3"), BlobArtifactStore(settings.blob_connection_string)
+        app,
+        settings,
+        EmbeddedQueue(tmp_path / "q.sqlite3"),
+        BlobArtifactStore.from_connection_string(settings.blob_connection_string),
     )
     assert host.functions.timers == []

@@ -14,7 +14,6 @@ from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
 ROOT = Path(__file__).resolve().parents[2]
 HOST_LEVEL_SETTINGS = {
     "FUNCTIONS_WORKER_RUNTIME",
-    "ServiceBusConnection__fullyQualifiedNamespace",
     "QDK_PYTHON_TELEMETRY",
 }
 

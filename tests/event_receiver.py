@@ -1,0 +1,108 @@
+"""A webhook subscriber for the job-event tests: checks the handshake and signatures, records what arrives."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.servers import free_port
+
+
+@dataclass
+class Received:
+    event: dict[str, Any]
+    headers: dict[str, str]
+    signature_valid: bool
+
+
+@dataclass
+class EventReceiver:
+    """Answers the CloudEvents validation handshake and takes structured CloudEvents (or Event Grid batches).
+
+    `fail_first` makes the first N deliveries of every event fail with 503, to exercise retries.
+    """
+
+    secret: str
+    port: int = field(default_factory=free_port)
+    allow_origin: bool = True
+    fail_first: int = 0
+    received: list[Received] = field(default_factory=list)
+    handshakes: list[str] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/events"
+
+    def events(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Received events, first arrivals only (redeliveries of an id dropped), optionally of one job."""
+        seen: set[str] = set()
+        events = []
+        with self.lock:
+            for item in self.received:
+                event = item.event
+                if event["id"] in seen or (job_id is not None and event["data"]["jobId"] != job_id):
+                    continue
+                seen.add(event["id"])
+                events.append(event)
+        return events
+
+    def verify(self, headers: dict[str, str], body: bytes) -> bool:
+        signed = f"{headers.get('webhook-id')}.{headers.get('webhook-timestamp')}.{body.decode()}"
+        digest = hmac.new(self.secret.encode(), signed.encode(), hashlib.sha256).digest()
+        return hmac.compare_digest(headers.get("webhook-signature", ""), "v1," + base64.b64encode(digest).decode())
+
+
+@contextlib.contextmanager
+def event_receiver(receiver: EventReceiver) -> Iterator[EventReceiver]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_OPTIONS(self) -> None:
+            origin = self.headers.get("WebHook-Request-Origin", "")
+            receiver.handshakes.append(origin)
+            self.send_response(200)
+            if receiver.allow_origin:
+                self.send_header("WebHook-Allowed-Origin", origin)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            payload = json.loads(body)
+            events = payload if isinstance(payload, list) else [payload]
+            with receiver.lock:
+                ids = [e["id"] for e in events]
+                if any(receiver.refused.get(i, 0) < receiver.fail_first for i in ids):
+                    for i in ids:
+                        receiver.refused[i] = receiver.refused.get(i, 0) + 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                valid = receiver.verify(headers, body)
+                receiver.received.extend(Received(e, headers, valid) for e in events)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the http.server signature
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
