@@ -69,7 +69,12 @@ def quotas(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.function_name("intake_program")
-@app.blob_trigger(arg_name="blob", path="%PROGRAMS_CONTAINER%/{name}", connection="AzureWebJobsStorage")
+@app.blob_trigger(
+    arg_name="blob",
+    path="%PROGRAMS_CONTAINER%/{name}",
+    connection="AzureWebJobsStorage",
+    source=func.BlobSource.EVENT_GRID,  # Flex Consumption has no container scan; infra/ subscribes the webhook
+)
 def intake_program(blob: func.InputStream) -> None:
     container, _, name = (blob.name or "").partition("/")
     intake.intake_program(bootstrap.pipeline(), container, name, blob.read(), getattr(blob, "metadata", None) or {})

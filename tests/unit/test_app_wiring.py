@@ -10,6 +10,7 @@ import function_app
 from shared.config import Settings
 from shared.domain.catalog import load_catalog
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
+from shared.localhost.host import BLOB_MAX_ATTEMPTS, load_host_json
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_LEVEL_SETTINGS = {
@@ -54,3 +55,15 @@ def test_the_settings_sample_lists_every_setting_and_nothing_else() -> None:
     aliases = {field.alias for field in Settings.model_fields.values()}
     assert aliases <= sample
     assert sample - aliases == HOST_LEVEL_SETTINGS
+
+
+def test_host_json_keeps_the_local_host_and_azure_in_step() -> None:
+    config = json.loads((ROOT / "host.json").read_text())
+    assert config["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+    assert config["extensionBundle"]["version"].startswith("[4.")
+    service_bus = config["extensions"]["serviceBus"]
+    assert service_bus["autoCompleteMessages"] is True, "a raised exception abandons; success completes"
+    assert service_bus["prefetchCount"] == 0, "no message waits locked in a prefetch buffer during a long run"
+    assert service_bus["maxAutoLockRenewalDuration"] >= config["functionTimeout"], "locks outlive the longest run"
+    assert config["extensions"]["blobs"]["poisonBlobThreshold"] == BLOB_MAX_ATTEMPTS
+    assert load_host_json(ROOT) == "api"
