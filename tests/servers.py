@@ -53,6 +53,21 @@ def azurite(location: Path | None = None) -> contextlib.AbstractContextManager[i
     return npm_server("azurite-blob", *flags, "--blobPort", str(port), *storage, port=port)
 
 
+def azurite_oauth(cert: Path, key: Path) -> contextlib.AbstractContextManager[int]:
+    """Azurite's blob service over HTTPS with OAuth: it takes bearer tokens and grants user delegation keys."""
+    port = free_port()
+    flags = [
+        "--silent",
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+        "--blobHost",
+        "127.0.0.1",
+        "--inMemoryPersistence",
+    ]
+    tls = ["--oauth", "basic", "--cert", str(cert), "--key", str(key)]
+    return npm_server("azurite-blob", *flags, *tls, "--blobPort", str(port), port=port)
+
+
 def cosmosdb_server() -> contextlib.AbstractContextManager[int]:
     """The Cosmos DB server from npm (@vercel/cosmosdb-server, patched at install), over HTTPS, in memory."""
     port = free_port()
