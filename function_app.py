@@ -32,6 +32,30 @@ def job_item(req: func.HttpRequest) -> func.HttpResponse:
     return api.job_item(req, bootstrap.api_context())
 
 
+@app.function_name("sessions_list")
+@app.route(route=f"{WORKSPACE}/sessions", methods=["GET"])
+def sessions_list(req: func.HttpRequest) -> func.HttpResponse:
+    return api.sessions_collection(req, bootstrap.api_context())
+
+
+@app.function_name("session_item")
+@app.route(route=f"{WORKSPACE}/sessions/{{sessionRef}}", methods=["GET", "PUT", "POST"])
+def session_item(req: func.HttpRequest) -> func.HttpResponse:
+    return api.session_item(req, bootstrap.api_context())
+
+
+@app.function_name("session_jobs")
+@app.route(route=f"{WORKSPACE}/sessions/{{sessionId}}/jobs", methods=["GET"])
+def session_jobs(req: func.HttpRequest) -> func.HttpResponse:
+    return api.session_jobs(req, bootstrap.api_context())
+
+
+@app.function_name("top_level_items")
+@app.route(route=f"{WORKSPACE}/topLevelItems", methods=["GET"])
+def top_level_items(req: func.HttpRequest) -> func.HttpResponse:
+    return api.top_level_items(req, bootstrap.api_context())
+
+
 @app.function_name("validate_job")
 @app.route(route=f"{WORKSPACE}/jobs:validate", methods=["POST"])
 def validate_job(req: func.HttpRequest) -> func.HttpResponse:

@@ -11,21 +11,23 @@ from datetime import timedelta
 from functools import cache
 
 from azure.core.credentials import TokenCredential
-from azure.cosmos import CosmosClient
+from azure.cosmos import CosmosClient, DatabaseProxy
 from azure.identity import DefaultAzureCredential
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.blob_artifacts import BlobArtifactStore
 from shared.adapters.cosmos_jobs import CosmosJobStore
+from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.adapters.embedded_queue import EmbeddedQueue
 from shared.adapters.eventgrid_publisher import EventGridTopicPublisher
 from shared.adapters.local import EmbeddedQueueSender, LocalSimulators, SystemClock
 from shared.adapters.sqlite_jobs import SqliteJobStore
+from shared.adapters.sqlite_sessions import SqliteSessionStore
 from shared.adapters.webhooks import WebhookDispatcher
 from shared.api.http import ApiContext
 from shared.config import Settings, get_settings
 from shared.domain.catalog import load_catalog
-from shared.ports import EventPublisher, JobStore, MessageSender, ProviderBackend
+from shared.ports import EventPublisher, JobStore, MessageSender, ProviderBackend, SessionStore
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
@@ -67,12 +69,25 @@ def artifacts() -> BlobArtifactStore:
     return BlobArtifactStore.from_connection_string(s.blob_connection_string)
 
 
+@cache
+def cosmos_database(endpoint: str) -> DatabaseProxy:
+    return CosmosClient(endpoint, credential()).get_database_client(settings().cosmos_database)
+
+
 def job_store() -> JobStore:
     s = settings()
     if s.cosmos_endpoint:
-        database = CosmosClient(s.cosmos_endpoint, credential()).get_database_client(s.cosmos_database)
-        return CosmosJobStore(database.get_container_client(s.cosmos_container), s.workspace_path)
+        container = cosmos_database(s.cosmos_endpoint).get_container_client(s.cosmos_container)
+        return CosmosJobStore(container, s.workspace_path)
     return SqliteJobStore(s.local_state_dir / "jobs.sqlite3")
+
+
+def session_store() -> SessionStore:
+    s = settings()
+    if s.cosmos_endpoint:
+        container = cosmos_database(s.cosmos_endpoint).get_container_client(s.cosmos_sessions_container)
+        return CosmosSessionStore(container, s.workspace_path)
+    return SqliteSessionStore(s.local_state_dir / "jobs.sqlite3")
 
 
 def sender() -> MessageSender:
@@ -109,6 +124,7 @@ def pipeline() -> Pipeline:
     outbox = None if publisher is None else PublishingJobStore(jobs, publisher, s.workspace_path, s.api_base_url)
     return Pipeline(
         jobs=outbox or jobs,
+        sessions=session_store(),
         outbox=outbox,
         artifacts=artifacts(),
         sender=sender(),

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     cosmos_endpoint: str | None = Field(None, alias="CosmosDBConnection__accountEndpoint", json_schema_extra=AZURE)
     cosmos_database: str = Field("quantum", alias="COSMOS_DATABASE", json_schema_extra=AZURE)
     cosmos_container: str = Field("jobs", alias="COSMOS_CONTAINER", json_schema_extra=AZURE)
+    cosmos_sessions_container: str = Field("sessions", alias="COSMOS_SESSIONS_CONTAINER", json_schema_extra=AZURE)
     eventgrid_topic_endpoint: str | None = Field(None, alias="EVENTGRID_TOPIC_ENDPOINT", json_schema_extra=AZURE)
     managed_identity_client_id: str | None = Field(None, alias="AZURE_CLIENT_ID", json_schema_extra=AZURE)
 

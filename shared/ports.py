@@ -12,6 +12,7 @@ from shared.domain.events import JobEvent
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.messages import Message
 from shared.domain.query import JobQuery
+from shared.domain.sessions import Session
 
 
 class Clock(Protocol):
@@ -45,6 +46,26 @@ class JobStore(Protocol):
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
         """Jobs with status changes whose events are not yet published, last updated in [since, before)."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Sessions by id, with optimistic concurrency on the store's etag, like JobStore."""
+
+    def create(self, session: Session) -> Session:
+        """Insert a new session; raise SessionExistsError when the id is taken."""
+        ...
+
+    def get(self, session_id: str) -> Session | None: ...
+
+    def replace(self, session: Session) -> Session:
+        """Write `session` if the stored etag still equals `session.etag`, else raise StaleWriteError."""
+        ...
+
+    def query(self, query: JobQuery) -> list[Session]: ...
+
+    def idle(self, before: datetime, limit: int) -> list[Session]:
+        """Sessions not yet final whose last job came before `before`, oldest first."""
         ...
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,12 +13,14 @@ from shared.domain.errors import (
     InputTooLargeError,
     JobExistsError,
     PermanentJobError,
+    SessionExistsError,
     StaleWriteError,
 )
 from shared.domain.events import JobEvent
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.messages import Message
-from shared.domain.query import JobQuery
+from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
+from shared.domain.sessions import Session
 from shared.ports import ProviderOutput
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
@@ -36,6 +38,31 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.moment += timedelta(seconds=seconds)
+
+
+_WIRE_NAMES = {
+    QueryField.NAME: "name",
+    QueryField.ITEM_TYPE: "itemType",
+    QueryField.JOB_TYPE: "jobType",
+    QueryField.PROVIDER_ID: "providerId",
+    QueryField.TARGET: "target",
+    QueryField.STATE: "status",
+    QueryField.SESSION_ID: "sessionId",
+}
+
+
+def matches(expr: Expr, item: Mapping[str, object]) -> bool:
+    """The list filter evaluated on an item's wire form (equality and startswith on strings suffice here)."""
+    if isinstance(expr, Compare):
+        assert expr.op in (Op.EQ, Op.NE), "the fake stores compare strings for equality only"
+        value = item.get(_WIRE_NAMES[expr.field]) if expr.field in _WIRE_NAMES else None
+        return (value == expr.value) == (expr.op is Op.EQ)
+    if isinstance(expr, StartsWith):
+        return str(item.get(_WIRE_NAMES[expr.field], "")).startswith(expr.prefix)
+    if isinstance(expr, Not):
+        return not matches(expr.item, item)
+    results = (matches(part, item) for part in expr.items)
+    return all(results) if isinstance(expr, AllOf) else any(results)
 
 
 class FakeJobStore:
@@ -67,6 +94,8 @@ class FakeJobStore:
 
     def query(self, query: JobQuery) -> list[Job]:
         jobs = sorted(self.docs.values(), key=lambda j: (j.details.creation_time, j.id), reverse=True)
+        jobs = [j for j in jobs if not (query.top_level and j.details.session_id)]
+        jobs = [j for j in jobs if query.filter is None or matches(query.filter, j.details.to_wire())]
         return jobs[query.skip : query.skip + query.top]
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
@@ -79,6 +108,39 @@ class FakeJobStore:
         return [
             j for j in self.docs.values() if j.unpublished_changes() and since <= j.details.last_updated_time < before
         ][:limit]
+
+
+class FakeSessionStore:
+    def __init__(self) -> None:
+        self.docs: dict[str, Session] = {}
+        self._version = 0
+
+    def _tag(self, session: Session) -> Session:
+        self._version += 1
+        tagged = session.model_copy(update={"etag": str(self._version)})
+        self.docs[session.id] = tagged
+        return tagged
+
+    def create(self, session: Session) -> Session:
+        if session.id in self.docs:
+            raise SessionExistsError(f"Session '{session.id}' already exists.")
+        return self._tag(session)
+
+    def get(self, session_id: str) -> Session | None:
+        return self.docs.get(session_id)
+
+    def replace(self, session: Session) -> Session:
+        if self.docs[session.id].etag != session.etag:
+            raise StaleWriteError("stale")
+        return self._tag(session)
+
+    def query(self, query: JobQuery) -> list[Session]:
+        found = sorted(self.docs.values(), key=lambda s: (s.details.creation_time, s.id), reverse=True)
+        found = [s for s in found if query.filter is None or matches(query.filter, s.details.to_wire())]
+        return found[query.skip : query.skip + query.top]
+
+    def idle(self, before: datetime, limit: int) -> list[Session]:
+        return [s for s in self.docs.values() if not s.is_final and s.last_activity < before][:limit]
 
 
 class FakeArtifacts:
@@ -185,6 +247,7 @@ def make_pipeline(**limits: object) -> Pipeline:
     defaults.update(limits)
     return Pipeline(
         jobs=FakeJobStore(),
+        sessions=FakeSessionStore(),
         artifacts=FakeArtifacts(),
         sender=FakeSender(),
         clock=FakeClock(),

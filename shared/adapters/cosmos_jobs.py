@@ -9,6 +9,7 @@ paged by the SDK's continuation tokens underneath.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,7 @@ class CosmosJobStore:
         except CosmosResourceExistsError:
             raise JobExistsError(f"Job '{job.id}' already exists.", target="jobId") from None
         except CosmosHttpResponseError as error:
-            raise _dependency(error) from error
+            raise dependency_error(error) from error
         return self._load(stored)
 
     def get(self, job_id: str) -> Job | None:
@@ -60,7 +61,7 @@ class CosmosJobStore:
         except CosmosResourceNotFoundError:
             return None
         except CosmosHttpResponseError as error:
-            raise _dependency(error) from error
+            raise dependency_error(error) from error
 
     def replace(self, job: Job) -> Job:
         if job.etag is None:
@@ -74,7 +75,7 @@ class CosmosJobStore:
         except CosmosResourceNotFoundError:
             raise JobNotFoundError(f"Job '{job.id}' does not exist.", target="jobId") from None
         except CosmosHttpResponseError as error:
-            raise _dependency(error) from error
+            raise dependency_error(error) from error
         return self._load(stored)
 
     def delete(self, job_id: str) -> bool:
@@ -83,14 +84,16 @@ class CosmosJobStore:
         except CosmosResourceNotFoundError:
             return False
         except CosmosHttpResponseError as error:
-            raise _dependency(error) from error
+            raise dependency_error(error) from error
         return True
 
     def query(self, query: JobQuery) -> list[Job]:
         params: list[dict[str, Any]] = [{"name": "@workspace", "value": self._workspace}]
         where = "c.workspace = @workspace"
+        if query.top_level:
+            where += " AND (NOT IS_DEFINED(c.details.sessionId) OR IS_NULL(c.details.sessionId))"
         if query.filter is not None:
-            where += f" AND {_compile(query.filter, params)}"
+            where += f" AND {compile_filter(query.filter, params, _FIELDS)}"
         params.append({"name": "@first", "value": query.skip + query.top})
         direction = "DESC" if query.orderby.descending else "ASC"
         sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {_FIELDS[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
@@ -139,7 +142,7 @@ class CosmosJobStore:
         try:
             return list(self._container.query_items(sql, parameters=params, enable_cross_partition_query=True))
         except CosmosHttpResponseError as error:
-            raise _dependency(error) from error
+            raise dependency_error(error) from error
 
     def _document(self, job: Job) -> dict[str, Any]:
         document = job.model_dump(mode="json", by_alias=True)
@@ -157,20 +160,21 @@ class CosmosJobStore:
         return Job.model_validate(document).model_copy(update={"etag": document["_etag"]})
 
 
-def _compile(expr: Expr, params: list[dict[str, Any]]) -> str:
+def compile_filter(expr: Expr, params: list[dict[str, Any]], fields: Mapping[QueryField, str]) -> str:
+    """A filter as a parameterised Cosmos DB SQL condition over `fields`."""
     if isinstance(expr, Compare):
         name = f"@p{len(params)}"
         params.append({"name": name, "value": stamp(expr.value) if isinstance(expr.value, datetime) else expr.value})
-        return f"{_FIELDS[expr.field]} {_OPS[expr.op]} {name}"
+        return f"{fields[expr.field]} {_OPS[expr.op]} {name}"
     if isinstance(expr, StartsWith):
         name = f"@p{len(params)}"
         params.append({"name": name, "value": expr.prefix})
-        return f"STARTSWITH({_FIELDS[expr.field]}, {name})"
+        return f"STARTSWITH({fields[expr.field]}, {name})"
     if isinstance(expr, Not):
-        return f"NOT ({_compile(expr.item, params)})"
+        return f"NOT ({compile_filter(expr.item, params, fields)})"
     joiner = " AND " if isinstance(expr, AllOf) else " OR "
-    return "(" + joiner.join(_compile(item, params) for item in expr.items) + ")"
+    return "(" + joiner.join(compile_filter(item, params, fields) for item in expr.items) + ")"
 
 
-def _dependency(error: CosmosHttpResponseError) -> DependencyError:
+def dependency_error(error: CosmosHttpResponseError) -> DependencyError:
     return DependencyError(f"Cosmos DB failed ({error.status_code}): {error.message}")

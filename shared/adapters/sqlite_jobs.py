@@ -7,13 +7,14 @@ move a job backward. Filters from the list API compile to parameterised SQL.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+from shared.adapters.sqlite_db import SqliteDatabase
 from shared.adapters.stamps import stamp
-from shared.domain.errors import DependencyError, JobExistsError, JobNotFoundError, StaleWriteError
+from shared.domain.errors import JobExistsError, JobNotFoundError, StaleWriteError
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
 
@@ -55,36 +56,16 @@ _OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<=
 
 class SqliteJobStore:
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        self._db = SqliteDatabase(path, _SCHEMA)
+        with self._db.connect() as db:
             if "events_pending" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
                 db.execute(_OUTBOX_COLUMN)
             db.execute(_OUTBOX_INDEX)
 
-    def _connect(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self._path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
-
-    def _run(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> sqlite3.Cursor:
-        try:
-            return self._connect().execute(sql, params)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as error:
-            raise DependencyError(f"The job store failed: {error}.") from error
-
     def create(self, job: Job) -> Job:
         etag = uuid.uuid4().hex
         try:
-            self._run(
+            self._db.run(
                 "INSERT INTO jobs (id, name, item_type, job_type, provider_id, target, status, session_id,"
                 " creation_time, last_updated_time, events_pending, etag, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*self._columns(job), etag, job.model_dump_json()),
@@ -94,7 +75,7 @@ class SqliteJobStore:
         return job.model_copy(update={"etag": etag})
 
     def get(self, job_id: str) -> Job | None:
-        row = self._run("SELECT doc, etag FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._db.run("SELECT doc, etag FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else self._load(row)
 
     def replace(self, job: Job) -> Job:
@@ -102,7 +83,7 @@ class SqliteJobStore:
             raise StaleWriteError(f"Job '{job.id}' was not read from this store; read it before writing.")
         etag = uuid.uuid4().hex
         columns = self._columns(job)
-        cursor = self._run(
+        cursor = self._db.run(
             "UPDATE jobs SET name=?, item_type=?, job_type=?, provider_id=?, target=?, status=?, session_id=?,"
             " creation_time=?, last_updated_time=?, events_pending=?, etag=?, doc=? WHERE id=? AND etag=?",
             (*columns[1:], etag, job.model_dump_json(), job.id, job.etag),
@@ -114,36 +95,39 @@ class SqliteJobStore:
         return job.model_copy(update={"etag": etag})
 
     def delete(self, job_id: str) -> bool:
-        return self._run("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+        return self._db.run("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
 
     def query(self, query: JobQuery) -> list[Job]:
         params: list[object] = []
-        where = f"WHERE {self._compile(query.filter, params)}" if query.filter is not None else ""
+        conditions = ["session_id IS NULL"] if query.top_level else []
+        if query.filter is not None:
+            conditions.append(compile_filter(query.filter, params, _COLUMNS))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         direction = "DESC" if query.orderby.descending else "ASC"
         column = _COLUMNS[query.orderby.field]
         params.extend((query.top, query.skip))
-        rows = self._run(
+        rows = self._db.run(
             f"SELECT doc, etag FROM jobs {where} ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?",  # noqa: S608 - columns come from a fixed table
             params,
         ).fetchall()
         return [self._load(row) for row in rows]
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
-        rows = self._run(
+        rows = self._db.run(
             "SELECT doc, etag FROM jobs WHERE status = ? AND last_updated_time < ? ORDER BY last_updated_time LIMIT ?",
             (status.value, stamp(before), limit),
         ).fetchall()
         return [self._load(row) for row in rows]
 
     def count_created_since(self, provider_id: str, since: datetime) -> int:
-        row = self._run(
+        row = self._db.run(
             "SELECT COUNT(*) FROM jobs WHERE provider_id = ? AND creation_time >= ?",
             (provider_id, stamp(since)),
         ).fetchone()
         return int(row[0])
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
-        rows = self._run(
+        rows = self._db.run(
             "SELECT doc, etag FROM jobs WHERE events_pending = 1 AND last_updated_time >= ?"
             " AND last_updated_time < ? ORDER BY last_updated_time LIMIT ?",
             (stamp(since), stamp(before), limit),
@@ -151,10 +135,7 @@ class SqliteJobStore:
         return [self._load(row) for row in rows]
 
     def close(self) -> None:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._db.close()
 
     @staticmethod
     def _load(row: tuple[str, str]) -> Job:
@@ -177,15 +158,17 @@ class SqliteJobStore:
             int(bool(job.unpublished_changes())),
         )
 
-    def _compile(self, expr: Expr, params: list[object]) -> str:
-        if isinstance(expr, Compare):
-            value = stamp(expr.value) if isinstance(expr.value, datetime) else expr.value
-            params.append(value)
-            return f"{_COLUMNS[expr.field]} {_OPS[expr.op]} ?"
-        if isinstance(expr, StartsWith):
-            params.extend((len(expr.prefix), expr.prefix))
-            return f"substr({_COLUMNS[expr.field]}, 1, ?) = ?"
-        if isinstance(expr, Not):
-            return f"NOT ({self._compile(expr.item, params)})"
-        joiner = " AND " if isinstance(expr, AllOf) else " OR "
-        return "(" + joiner.join(self._compile(item, params) for item in expr.items) + ")"
+
+def compile_filter(expr: Expr, params: list[object], columns: Mapping[QueryField, str]) -> str:
+    """A filter as a parameterised SQL condition over `columns`."""
+    if isinstance(expr, Compare):
+        value = stamp(expr.value) if isinstance(expr.value, datetime) else expr.value
+        params.append(value)
+        return f"{columns[expr.field]} {_OPS[expr.op]} ?"
+    if isinstance(expr, StartsWith):
+        params.extend((len(expr.prefix), expr.prefix))
+        return f"substr({columns[expr.field]}, 1, ?) = ?"
+    if isinstance(expr, Not):
+        return f"NOT ({compile_filter(expr.item, params, columns)})"
+    joiner = " AND " if isinstance(expr, AllOf) else " OR "
+    return "(" + joiner.join(compile_filter(item, params, columns) for item in expr.items) + ")"

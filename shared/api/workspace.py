@@ -15,7 +15,7 @@ from shared.api.http import (
 )
 from shared.domain.jobs import Job
 from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
-from shared.services import manage, validate
+from shared.services import manage, sessions, validate
 from shared.services.pipeline import normalize_job_id
 from shared.services.submit import JobSubmission, submit_job
 
@@ -24,22 +24,73 @@ def _job(job: Job) -> dict[str, JsonValue]:
     return job.details.to_wire()
 
 
-@endpoint
-def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
-    """GET jobs: one page, with an absolute nextLink while more remain."""
+def _list_query(req: func.HttpRequest) -> JobQuery:
     params = req.params
-    query = JobQuery(
+    return JobQuery(
         filter=parse_filter(params.get("filter")),
         orderby=parse_orderby(params.get("orderby")),
         skip=parse_int(params.get("skip"), name="skip", default=0, low=0, high=10**9),
         top=parse_int(params.get("top"), name="top", default=MAX_PAGE, low=1, high=10**6),
     )
-    page = manage.list_jobs(ctx.pipeline, query)
+
+
+def _page(req: func.HttpRequest, query: JobQuery, value: list[JsonValue], next_skip: int | None) -> func.HttpResponse:
+    """One page of a list, with an absolute nextLink while more remain."""
     next_link = None
-    if page.next_skip is not None:
-        keep = {k: v for k in ("filter", "orderby") if (v := params.get(k))}
-        next_link = absolute_link(req, {**keep, "skip": page.next_skip, "top": query.top})
-    return json_response({"value": [_job(j) for j in page.jobs], "nextLink": next_link})
+    if next_skip is not None:
+        keep = {k: v for k in ("filter", "orderby") if (v := req.params.get(k))}
+        next_link = absolute_link(req, {**keep, "skip": next_skip, "top": query.top})
+    return json_response({"value": value, "nextLink": next_link})
+
+
+@endpoint
+def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET jobs."""
+    query = _list_query(req)
+    page = manage.list_jobs(ctx.pipeline, query)
+    return _page(req, query, [_job(j) for j in page.jobs], page.next_skip)
+
+
+@endpoint
+def sessions_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET sessions."""
+    query = _list_query(req)
+    page = sessions.list_sessions(ctx.pipeline, query)
+    return _page(req, query, [s.details.to_wire() for s in page.sessions], page.next_skip)
+
+
+@endpoint
+def session_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """sessions/{id}: PUT opens, GET reads; POST sessions/{id}:close closes."""
+    raw_id, _, action = req.route_params.get("sessionRef", "").partition(":")
+    p = ctx.pipeline
+    if action:
+        if req.method != "POST" or action != "close":
+            raise MethodNotAllowedError(f"Unknown action '{req.method} sessions/{{id}}:{action}'; use POST :close.")
+        return json_response(sessions.close_session(p, raw_id).details.to_wire())
+    if req.method == "GET":
+        return json_response(sessions.get_session(p, raw_id).details.to_wire())
+    if req.method == "PUT":
+        request = parse_body(req, sessions.SessionRequest, ctx.settings.max_request_bytes)
+        opened = sessions.open_session(p, raw_id, request)
+        return json_response(opened.session.details.to_wire(), 201 if opened.created else 200)
+    raise MethodNotAllowedError(f"{req.method} is not allowed on sessions/{{id}}.")
+
+
+@endpoint
+def session_jobs(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET sessions/{id}/jobs."""
+    query = sessions.session_jobs(ctx.pipeline, req.route_params.get("sessionId", ""), _list_query(req))
+    page = manage.list_jobs(ctx.pipeline, query)
+    return _page(req, query, [_job(j) for j in page.jobs], page.next_skip)
+
+
+@endpoint
+def top_level_items(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """GET topLevelItems: jobs outside sessions, and sessions."""
+    query = _list_query(req)
+    page = sessions.top_level_items(ctx.pipeline, query)
+    return _page(req, query, [item.to_wire() for item in page.items], page.next_skip)
 
 
 @endpoint

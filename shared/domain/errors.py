@@ -143,3 +143,23 @@ class StaleWriteError(TransientJobError):
 class DependencyError(TransientJobError):
     default_message = "A storage or messaging dependency failed."
     code = "DependencyUnavailable"
+
+
+class SessionNotFoundError(NotFoundError):
+    default_message = "The session does not exist."
+    code = "SessionNotFound"
+
+
+class SessionExistsError(ConflictError):
+    default_message = "A different session with this id exists."
+    code = "SessionExists"
+
+
+class SessionClosedError(ConflictError):
+    default_message = "The session accepts no more jobs."
+    code = "SessionNotAcceptingJobs"
+
+
+class SessionAbortedError(PermanentJobError):
+    default_message = "The job's session was aborted by an earlier failed job."
+    code = "SessionAborted"

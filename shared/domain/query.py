@@ -79,6 +79,8 @@ class JobQuery:
     orderby: OrderBy = OrderBy(QueryField.CREATION_TIME, descending=True)
     skip: int = 0
     top: int = 100
+    # Only jobs outside any session: with the sessions, the workspace's top-level items.
+    top_level: bool = False
 
 
 MAX_PAGE = 100

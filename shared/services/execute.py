@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.domain.errors import PermanentJobError
+from shared.domain.errors import PermanentJobError, SessionAbortedError
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.ports import ProviderBackend
 from shared.programs import translate_program
+from shared.services import sessions
 from shared.services.pipeline import (
     OUTPUT_BLOB,
     STAGED_OUTPUT_BLOB,
@@ -42,6 +43,10 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
     job = p.jobs.get(message.job_id)
     if job is None or job.status is not JobStatus.WAITING:
         _skip(message.job_id, job, "translate")
+        return
+    aborted = sessions.abort_reason(p, job)
+    if aborted is not None:
+        _fail(p, job, SessionAbortedError(aborted, target="sessionId"), "Session aborted")
         return
     target = p.catalog.target(job.details.provider_id, job.details.target)
     route = target.route_for(job.details.input_data_format)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +37,7 @@ class Page:
 
 def list_jobs(p: Pipeline, query: JobQuery) -> Page:
     """One page of jobs, and where the next page starts if there is one."""
-    rows = p.jobs.query(JobQuery(query.filter, query.orderby, query.skip, min(query.top, MAX_PAGE) + 1))
+    rows = p.jobs.query(replace(query, top=min(query.top, MAX_PAGE) + 1))
     size = min(query.top, MAX_PAGE)
     more = len(rows) > size
     return Page(rows[:size], query.skip + size if more else None)

@@ -12,7 +12,7 @@ from typing import TypeVar
 from shared.domain.catalog import Catalog
 from shared.domain.errors import InvalidRequestError, JobNotFoundError, JobServiceError, StaleWriteError
 from shared.domain.jobs import ErrorData, Job
-from shared.ports import ArtifactStore, Clock, JobStore, MessageSender
+from shared.ports import ArtifactStore, Clock, JobStore, MessageSender, SessionStore
 from shared.services.notify import PublishingJobStore
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Limits:
 @dataclass(frozen=True)
 class Pipeline:
     jobs: JobStore
+    sessions: SessionStore
     artifacts: ArtifactStore
     sender: MessageSender
     clock: Clock
@@ -72,7 +73,7 @@ def input_location(p: Pipeline, job: Job) -> tuple[str, str]:
     return location
 
 
-def normalize_job_id(raw: str) -> str:
+def normalize_job_id(raw: str, field: str = "jobId") -> str:
     """Job ids are at most 36 letters, digits and single hyphens (a UUID fits), case-insensitive.
 
     They name the blob container `job-{id}`, whose rules (lowercase, no doubled or edge hyphens)
@@ -81,8 +82,8 @@ def normalize_job_id(raw: str) -> str:
     job_id = raw.strip().lower()
     if not 1 <= len(job_id) <= 36 or not _JOB_ID.match(job_id):
         raise InvalidRequestError(
-            f"jobId '{raw[:60]}' is not valid: use 1-36 letters, digits and single inner hyphens, such as a UUID.",
-            target="jobId",
+            f"{field} '{raw[:60]}' is not valid: use 1-36 letters, digits and single inner hyphens, such as a UUID.",
+            target=field,
         )
     return job_id
 

@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
 from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
 from shared.domain.messages import TranslateJob
+from shared.services import sessions
 from shared.services.pipeline import OUTPUT_BLOB, Pipeline, error_data, inline, job_container
 from shared.services.validate import Checked, check_program, check_request
 
@@ -68,6 +69,9 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
         submission.input_params,
     )
     target = checked.target
+    session_id = submission.session_id.lower() if submission.session_id else None
+    if session_id is not None:
+        sessions.admit(p, session_id, submission.provider_id.lower(), target.id)
     container, blob = _locate_input(p, submission.input_data_uri)
     program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
     check_program(program, submission.input_data_format, target)
@@ -82,6 +86,8 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
             raise
         return _replay(p, raced, digest)
     logger.info("Job %s submitted to %s", job_id, target.id, extra={"job_id": job_id})
+    if session_id is not None:
+        sessions.joined(p, session_id)
     route(p, stored, inline(p, program))
     return Submitted(stored, created=True)
 
@@ -168,7 +174,7 @@ def _details(
         name=submission.name or job_id,
         provider_id=submission.provider_id.lower(),
         target=checked.target.id,
-        session_id=submission.session_id,
+        session_id=submission.session_id.lower() if submission.session_id else None,
         container_uri=p.artifacts.container_url(container),
         input_data_uri=_without_query(submission.input_data_uri),
         input_data_format=submission.input_data_format,

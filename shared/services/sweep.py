@@ -9,6 +9,7 @@ from datetime import timedelta
 from shared.domain.errors import StaleWriteError
 from shared.domain.jobs import ErrorData, Job, JobStatus
 from shared.domain.messages import SIMULATOR_QUEUE, RunJob
+from shared.services import sessions
 from shared.services.pipeline import Pipeline
 from shared.services.submit import route
 
@@ -24,6 +25,7 @@ class SweepReport:
     redriven: int
     failed: int
     republished: int
+    sessions_ended: int
 
 
 def sweep_stuck_jobs(p: Pipeline) -> SweepReport:
@@ -49,7 +51,7 @@ def sweep_stuck_jobs(p: Pipeline) -> SweepReport:
                     extra={"job_id": job.id},
                 )
     republished = p.outbox.republish_pending(now, REPUBLISH_GRACE, BATCH) if p.outbox is not None else 0
-    return SweepReport(redriven, failed, republished)
+    return SweepReport(redriven, failed, republished, sessions.time_out_idle(p, now, BATCH))
 
 
 def _redrive(p: Pipeline, job: Job, seconds: int) -> None:

@@ -1,4 +1,4 @@
-"""The job store contract: the SQLite store and the Cosmos DB store (on a real Cosmos DB server) pass the same tests."""
+"""Store contracts: the SQLite and Cosmos DB stores (on a real Cosmos DB server) pass the same job and session tests."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ import pytest
 from azure.cosmos import CosmosClient, DatabaseProxy, PartitionKey
 
 from shared.adapters.cosmos_jobs import PARTITION_KEY_PATH, CosmosJobStore
+from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.adapters.sqlite_jobs import SqliteJobStore
-from shared.domain.errors import JobExistsError, StaleWriteError
+from shared.adapters.sqlite_sessions import SqliteSessionStore
+from shared.domain.errors import JobExistsError, SessionExistsError, StaleWriteError
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.query import JobQuery, OrderBy, QueryField, parse_filter
-from shared.ports import JobStore
+from shared.domain.sessions import Session, SessionDetails, SessionStatus
+from shared.ports import JobStore, SessionStore
 from tests.factories import new_job
 from tests.servers import cosmosdb_server
 
@@ -164,3 +167,62 @@ def test_jobs_with_unpublished_changes_are_found_until_marked(store: JobStore) -
     store.replace(new.mark_published())
     assert [j.id for j in store.unpublished(*window, 10)] == [moved.id]
     assert [j.unpublished_changes()[0][0] for j in store.unpublished(*window, 10)] == [1]
+
+
+def test_top_level_queries_leave_out_jobs_in_sessions(store: JobStore) -> None:
+    store.create(make_job(1))
+    store.create(make_job(2).with_details(session_id="s1"))
+    store.create(make_job(3))
+    assert [j.id for j in store.query(JobQuery(top_level=True))] == ["job-0003", "job-0001"]
+    in_session = store.query(JobQuery(filter=parse_filter("SessionId eq 's1'")))
+    assert [j.id for j in in_session] == ["job-0002"]
+
+
+@pytest.fixture(params=["sqlite", "cosmos"])
+def session_store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
+    if request.param == "sqlite":
+        return SqliteSessionStore(tmp_path / "jobs.sqlite3")
+    database: DatabaseProxy = request.getfixturevalue("cosmos_database")
+    container = database.create_container(f"sessions-{uuid.uuid4().hex[:8]}", PartitionKey(path=PARTITION_KEY_PATH))
+    return CosmosSessionStore(container, workspace="local")
+
+
+def make_session(n: int, *, target: str = "ionq.simulator", created: datetime | None = None) -> Session:
+    at = created or T0 + timedelta(seconds=n)
+    details = SessionDetails(
+        id=f"session-{n:04d}", name=f"session {n}", provider_id=target.split(".")[0], target=target, creation_time=at
+    )
+    return Session(details=details, fingerprint="fp", last_activity=at)
+
+
+def test_sessions_are_created_once_read_back_and_written_only_from_their_latest_version(
+    session_store: SessionStore,
+) -> None:
+    created = session_store.create(make_session(1))
+    assert created.etag and session_store.get("session-0001") == created
+    with pytest.raises(SessionExistsError):
+        session_store.create(make_session(1))
+    closed = session_store.replace(created.closed(T0 + timedelta(minutes=1)))
+    assert closed.etag != created.etag and session_store.get("session-0001") == closed
+    with pytest.raises(StaleWriteError):
+        session_store.replace(created.touched(T0 + timedelta(minutes=2)))
+    assert session_store.get("nope") is None
+
+
+def test_sessions_are_listed_filtered_and_paged_and_idle_ones_found(session_store: SessionStore) -> None:
+    for n in range(12):
+        session_store.create(make_session(n, target="quantinuum.sim.h2-1e" if n % 3 == 0 else "ionq.simulator"))
+    assert [s.id for s in session_store.query(JobQuery(top=3))] == [f"session-{n:04d}" for n in (11, 10, 9)]
+    pages = [session_store.query(JobQuery(skip=s, top=5)) for s in range(0, 12, 5)]
+    assert [s.id for page in pages for s in page] == [f"session-{n:04d}" for n in range(11, -1, -1)]
+    quantinuum = session_store.query(JobQuery(filter=parse_filter("ProviderId eq 'quantinuum'")))
+    assert sorted(s.id for s in quantinuum) == [f"session-{n:04d}" for n in (0, 3, 6, 9)]
+    sessions_only = session_store.query(JobQuery(filter=parse_filter("ItemType eq 'Session'"), top=100))
+    assert len(sessions_only) == 12
+    idle = session_store.idle(T0 + timedelta(seconds=2), 10)
+    assert [s.id for s in idle] == ["session-0000", "session-0001"]
+    final = session_store.get("session-0000")
+    assert final is not None
+    ended = final.details.model_copy(update={"status": SessionStatus.TIMED_OUT})
+    session_store.replace(final.model_copy(update={"details": ended}))
+    assert [s.id for s in session_store.idle(T0 + timedelta(seconds=2), 10)] == ["session-0001"]

@@ -240,11 +240,11 @@ def test_sweeper_redrives_a_stuck_job_then_fails_it_with_a_reason() -> None:
     clock = p.clock
     assert isinstance(clock, FakeClock)
     clock.advance(61)
-    assert sweep.sweep_stuck_jobs(p) == sweep.SweepReport(redriven=1, failed=0, republished=0)
+    assert sweep.sweep_stuck_jobs(p) == sweep.SweepReport(redriven=1, failed=0, republished=0, sessions_ended=0)
     ((queue, message),) = sent(p).take()
     assert queue == "jobs-ionq" and message.attempt == 1
     clock.advance(61)
-    assert sweep.sweep_stuck_jobs(p) == sweep.SweepReport(redriven=0, failed=1, republished=0)
+    assert sweep.sweep_stuck_jobs(p) == sweep.SweepReport(redriven=0, failed=1, republished=0, sessions_ended=0)
     job = p.require("j1")
     assert job.status is JobStatus.FAILED
     assert job.details.error_data is not None and job.details.error_data.code == "JobTimedOut"
@@ -289,7 +289,7 @@ def test_sweeper_leaves_jobs_within_their_deadline_alone() -> None:
     p = make_pipeline()
     upload(p, "j1")
     submit_job(p, "j1", submission(), cause="test")
-    assert sweep.sweep_stuck_jobs(p) == sweep.SweepReport(redriven=0, failed=0, republished=0)
+    assert sweep.sweep_stuck_jobs(p) == sweep.SweepReport(redriven=0, failed=0, republished=0, sessions_ended=0)
 
 
 GHZ_QASM = (
