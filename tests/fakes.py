@@ -102,7 +102,9 @@ class FakeJobStore:
         return [j for j in self.docs.values() if j.status is status and j.details.last_updated_time < before][:limit]
 
     def count_created_since(self, provider_id: str, since: datetime) -> int:
-        return sum(1 for j in self.docs.values() if j.details.provider_id == provider_id)
+        return sum(
+            1 for j in self.docs.values() if j.details.provider_id == provider_id and j.details.creation_time >= since
+        )
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
         return [

@@ -22,6 +22,7 @@ from shared.domain.errors import (
     JobServiceError,
     NotFoundError,
     PermanentJobError,
+    QuotaExceededError,
     TransientJobError,
 )
 from shared.services.pipeline import Pipeline
@@ -49,6 +50,7 @@ class MethodNotAllowedError(PermanentJobError):
 # The one table from error type to HTTP status; the most specific type listed wins.
 ERROR_STATUS: Mapping[type[JobServiceError], int] = {
     AuthenticationError: 401,
+    QuotaExceededError: 403,
     NotFoundError: 404,
     MethodNotAllowedError: 405,
     ConflictError: 409,

@@ -16,6 +16,7 @@ from shared.api.http import (
 from shared.domain.jobs import Job
 from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
 from shared.services import manage, sessions, validate
+from shared.services import quotas as quotas_service
 from shared.services.pipeline import normalize_job_id
 from shared.services.submit import JobSubmission, submit_job
 
@@ -209,6 +210,6 @@ def quotas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
             "limit": q.limit,
             "period": q.period,
         }
-        for q in manage.quotas(ctx.pipeline)
+        for q in quotas_service.usage(ctx.pipeline)
     ]
     return json_response({"value": value, "nextLink": None})

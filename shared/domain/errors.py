@@ -163,3 +163,8 @@ class SessionClosedError(ConflictError):
 class SessionAbortedError(PermanentJobError):
     default_message = "The job's session was aborted by an earlier failed job."
     code = "SessionAborted"
+
+
+class QuotaExceededError(PermanentJobError):
+    default_message = "A quota of this workspace is used up."
+    code = "QuotaExceeded"

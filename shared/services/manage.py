@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,27 +99,6 @@ def job_blob(p: Pipeline, job_id: str, which: str) -> tuple[bytes, str]:
         raise NotFoundError(f"Job '{job_id}' is {job.status}; only a Succeeded job has output.", target="jobId")
     data = p.artifacts.get(job_container(job_id), OUTPUT_BLOB, max_bytes=MAX_VIEW_BYTES)
     return data, job.details.output_data_format
-
-
-@dataclass(frozen=True)
-class QuotaUsage:
-    dimension: str
-    provider_id: str
-    period: str
-    limit: float
-    utilization: float
-
-
-def quotas(p: Pipeline) -> list[QuotaUsage]:
-    now = p.clock.now()
-    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    usages = []
-    for provider in p.catalog.providers:
-        for quota in provider.quotas:
-            since = month_start if quota.period == "Monthly" else datetime.min.replace(tzinfo=UTC)
-            used = p.jobs.count_created_since(provider.id, since)
-            usages.append(QuotaUsage(quota.dimension, provider.id, quota.period, quota.limit, float(used)))
-    return usages
 
 
 class SasRequest(BaseModel):

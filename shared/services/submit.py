@@ -12,7 +12,7 @@ from pydantic.alias_generators import to_camel
 from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
 from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
 from shared.domain.messages import TranslateJob
-from shared.services import sessions
+from shared.services import quotas, sessions
 from shared.services.pipeline import OUTPUT_BLOB, Pipeline, error_data, inline, job_container
 from shared.services.validate import Checked, check_program, check_request
 
@@ -69,6 +69,7 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
         submission.input_params,
     )
     target = checked.target
+    quotas.enforce(p, p.catalog.provider(submission.provider_id.lower()))
     session_id = submission.session_id.lower() if submission.session_id else None
     if session_id is not None:
         sessions.admit(p, session_id, submission.provider_id.lower(), target.id)
