@@ -99,6 +99,16 @@ class Settings(BaseSettings):
         return tuple(url.strip() for url in self.event_webhooks.split(",") if url.strip())
 
     @model_validator(mode="after")
+    def _api_keys_are_resolved(self) -> Self:
+        # App Service passes an unresolvable Key Vault reference through as text; it must not become a key.
+        if (self.api_keys or "").lstrip().startswith("@Microsoft.KeyVault("):
+            raise ValueError(
+                "QUANTUM_API_KEYS is an unresolved Key Vault reference: set the secret and check the app's "
+                "identity can read it (Key Vault Secrets User)."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _webhooks_are_signed(self) -> Self:
         if self.webhook_urls() and not self.event_webhook_secret:
             raise ValueError(

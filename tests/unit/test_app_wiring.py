@@ -6,6 +6,9 @@ import json
 from functools import cache
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 import function_app
 from shared.config import Settings
 from shared.domain.catalog import load_catalog
@@ -67,3 +70,15 @@ def test_host_json_keeps_the_local_host_and_azure_in_step() -> None:
     assert service_bus["maxAutoLockRenewalDuration"] >= config["functionTimeout"], "locks outlive the longest run"
     assert config["extensions"]["blobs"]["poisonBlobThreshold"] == BLOB_MAX_ATTEMPTS
     assert load_host_json(ROOT) == "api"
+
+
+def test_an_unresolved_key_vault_reference_is_never_an_api_key() -> None:
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/quantum-api-keys/)"
+    with pytest.raises(ValidationError, match="unresolved Key Vault reference"):
+        Settings(QUANTUM_API_KEYS=reference)  # type: ignore[call-arg]  # by alias, as the host passes it
+    assert Settings(QUANTUM_API_KEYS="k1, k2").accepted_keys() == {"k1", "k2"}  # type: ignore[call-arg]
+
+
+def test_webhooks_without_a_secret_are_refused() -> None:
+    with pytest.raises(ValidationError, match="EVENT_WEBHOOK_SECRET must be set"):
+        Settings(EVENT_WEBHOOKS="http://127.0.0.1:9/hook")  # type: ignore[call-arg]
