@@ -1,4 +1,10 @@
-"""IonQ JSON (`ionq.circuit.v1`, qis gateset): validation, canonical form and conversion to/from qiskit.
+"""IonQ JSON (`ionq.circuit.v1`): validation, canonical form and conversion to/from qiskit.
+
+Both of IonQ's gatesets are read. The `qis` gateset (the default) has the textbook gates, rotations
+in radians and optional `controls`. The `native` gateset has IonQ's hardware gates, every angle in
+turns (1 turn = 2π): `gpi` and `gpi2` with a `target` and a `phase`; `ms` with two `targets`,
+`phases` [φ0, φ1] (φ0 acts on targets[0]) and an optional `angle` (default 0.25, fully entangling);
+`zz` with two `targets` and an `angle`. A program uses one gateset only.
 
 IonQ measures every qubit once, at the end, so the format has no measurement, reset or condition.
 """
@@ -6,9 +12,10 @@ IonQ measures every qubit once, at the end, so the format has no measurement, re
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, NonNegativeInt, ValidationError
 from qiskit import QuantumCircuit
@@ -29,6 +36,7 @@ from qiskit.circuit.library import (
     SXGate,
     TdgGate,
     TGate,
+    U3Gate,
     XGate,
     YGate,
     ZGate,
@@ -43,6 +51,8 @@ from .formats import decode_text, invalid_program
 IONQ_PROGRAM = "The IonQ circuit"
 CODE = "InvalidIonQCircuit"
 MAX_QUBITS = 64
+TURN = 2 * math.pi
+MS_FULL_ANGLE = 0.25
 
 
 @dataclass(frozen=True)
@@ -110,24 +120,83 @@ _ERROR_MESSAGES = {
 
 
 class IonQGate(BaseModel):
-    """One operation: a qis gate on `targets`, optionally controlled and with a rotation in radians."""
+    """One operation as written; which keys a gate takes depends on its gateset (checked after parsing).
+
+    qis: `targets`, optional `controls`, `rotation` in radians. native: `target` (gpi, gpi2; a
+    one-element `targets` is accepted too) or `targets` (ms, zz), and `phase`, `phases`, `angle` in turns.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     gate: str
-    targets: list[NonNegativeInt] = Field(min_length=1)
+    targets: Annotated[list[NonNegativeInt], Field(min_length=1)] | None = None
+    target: NonNegativeInt | None = None
     controls: list[NonNegativeInt] = Field(default_factory=list)
     rotation: FiniteFloat | None = None
+    phase: FiniteFloat | None = None
+    phases: list[FiniteFloat] | None = None
+    angle: FiniteFloat | None = None
+
+    @property
+    def qubits(self) -> list[int]:
+        """The gate's target qubits, however they were written (controls excluded)."""
+        if self.targets is not None:
+            return self.targets
+        return [] if self.target is None else [self.target]
 
 
 class IonQCircuit(BaseModel):
-    """A qis-gateset IonQ program; every qubit is measured at the end."""
+    """An IonQ program in one gateset; every qubit is measured at the end."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    gateset: Literal["qis"] = "qis"
+    gateset: Literal["qis", "native"] = "qis"
     qubits: int = Field(ge=1, le=MAX_QUBITS)
     circuit: list[IonQGate]
+
+
+def _gpi(circuit: QuantumCircuit, qubits: list[int], phase: float) -> None:
+    # U3(π, 2πφ, π - 2πφ) = [[0, e^{-i2πφ}], [e^{i2πφ}, 0]] exactly.
+    circuit.append(U3Gate(math.pi, TURN * phase, math.pi - TURN * phase), qubits)
+
+
+def _gpi2(circuit: QuantumCircuit, qubits: list[int], phase: float) -> None:
+    # U3(π/2, 2πφ - π/2, π/2 - 2πφ) = 1/√2 [[1, -i e^{-i2πφ}], [-i e^{i2πφ}, 1]] exactly.
+    circuit.append(U3Gate(math.pi / 2, TURN * phase - math.pi / 2, math.pi / 2 - TURN * phase), qubits)
+
+
+def _ms(circuit: QuantumCircuit, qubits: list[int], phi0: float, phi1: float, angle: float) -> None:
+    # MS = exp(-iπθ P(φ0) ⊗ P(φ1)), P(φ) = RZ(2πφ) X RZ(-2πφ): an RXX(2πθ) between turns of the RZ frames.
+    first, second = qubits
+    circuit.rz(-TURN * phi0, first)
+    circuit.rz(-TURN * phi1, second)
+    circuit.rxx(TURN * angle, first, second)
+    circuit.rz(TURN * phi0, first)
+    circuit.rz(TURN * phi1, second)
+
+
+def _zz(circuit: QuantumCircuit, qubits: list[int], angle: float) -> None:
+    # ZZ(θ) = exp(-iπθ Z⊗Z) = RZZ(2πθ).
+    circuit.rzz(TURN * angle, *qubits)
+
+
+@dataclass(frozen=True)
+class _NativeSpec:
+    build: Callable[..., None]  # (circuit, qubits, *turns)
+    targets: int
+    needs: frozenset[str]
+    allows: frozenset[str]
+
+
+_NATIVE: dict[str, _NativeSpec] = {
+    "gpi": _NativeSpec(_gpi, 1, frozenset({"phase"}), frozenset({"phase"})),
+    "gpi2": _NativeSpec(_gpi2, 1, frozenset({"phase"}), frozenset({"phase"})),
+    "ms": _NativeSpec(_ms, 2, frozenset({"phases"}), frozenset({"phases", "angle"})),
+    "zz": _NativeSpec(_zz, 2, frozenset({"angle"}), frozenset({"angle"})),
+}
+_NATIVE_PARAMETERS = frozenset({"phase", "phases", "angle"})
+_QIS_ONLY = ("controls", "rotation")
+_UNITS = {"phase": "a phase in turns", "phases": "two phases in turns", "angle": "an angle in turns"}
 
 
 def parse_ionq(data: bytes) -> IonQCircuit:
@@ -140,11 +209,6 @@ def parse_ionq(data: bytes) -> IonQCircuit:
             IONQ_PROGRAM,
             [Diagnostic(code="InvalidJson", message=exc.msg, line=exc.lineno, column=exc.colno)],
         ) from None
-    if isinstance(document, dict) and document.get("gateset") == "native":
-        raise UnsupportedProgramError(
-            'IonQ "native" gateset programs (gpi, gpi2, ms) are not supported; submit the qis gateset.',
-            diagnostics=[Diagnostic(code="UnsupportedGateset", message="native gateset", path="gateset")],
-        )
     try:
         program = IonQCircuit.model_validate(document)
     except ValidationError as exc:
@@ -176,29 +240,22 @@ def _json_path(loc: tuple[int | str, ...]) -> str | None:
 
 
 def _check(index: int, gate: IonQGate, program: IonQCircuit) -> list[Diagnostic]:
-    """The rules the model cannot state: gate names, arity, rotation, qubit range and distinctness."""
+    """The rules the model cannot state: gate names, keys and arity per gateset, angles, qubit range and reuse."""
     at = f"circuit[{index}]"
     problems: list[Diagnostic] = []
 
     def report(message: str, path: str) -> None:
         problems.append(Diagnostic(code=CODE, message=message, path=path))
 
-    spec = _QIS.get(gate.gate)
-    if spec is None:
-        report(f"unknown gate {gate.gate!r}; the qis gates are {' '.join(_QIS)}", f"{at}.gate")
+    native = program.gateset == "native"
+    known = _check_native(at, gate, report) if native else _check_qis(at, gate, report)
+    if not known:
         return problems
-    if len(gate.targets) != spec.targets:
-        report(f"gate {gate.gate!r} takes {spec.targets} target(s), got {len(gate.targets)}", f"{at}.targets")
-    if gate.controls and not spec.controllable:
-        report(f"gate {gate.gate!r} takes no controls", f"{at}.controls")
-    if spec.rotation and gate.rotation is None:
-        report(f"gate {gate.gate!r} needs a rotation (radians)", at)
-    if not spec.rotation and gate.rotation is not None:
-        report(f"gate {gate.gate!r} takes no rotation", f"{at}.rotation")
     seen: set[int] = set()
-    for field, qubits in (("targets", gate.targets), ("controls", gate.controls)):
+    other = ("target", [] if gate.target is None else [gate.target]) if native else ("controls", gate.controls)
+    for field, qubits in [("targets", gate.targets or []), other]:
         for position, qubit in enumerate(qubits):
-            where = f"{at}.{field}[{position}]"
+            where = f"{at}.{field}" if field == "target" else f"{at}.{field}[{position}]"
             if qubit >= program.qubits:
                 report(f"qubit {qubit} is out of range: the program has {program.qubits} qubit(s)", where)
             elif qubit in seen:
@@ -207,29 +264,130 @@ def _check(index: int, gate: IonQGate, program: IonQCircuit) -> list[Diagnostic]
     return problems
 
 
+def _check_qis(at: str, gate: IonQGate, report: Callable[[str, str], None]) -> bool:
+    """Name, keys and arity of a qis gate; False when the gate is not a qis gate."""
+    spec = _QIS.get(gate.gate)
+    if spec is None:
+        if gate.gate in _NATIVE:
+            report(
+                f"gate {gate.gate!r} is a native gate; this program uses the qis gateset, and a program "
+                'cannot mix gatesets (set "gateset": "native" for native gates)',
+                f"{at}.gate",
+            )
+        else:
+            report(f"unknown gate {gate.gate!r}; the qis gates are {' '.join(_QIS)}", f"{at}.gate")
+        return False
+    for key in sorted(gate.model_fields_set & {"target", *_NATIVE_PARAMETERS}):
+        report(f"gate {gate.gate!r} takes no {key!r} (a native-gate key); qis gates take targets", f"{at}.{key}")
+    if gate.targets is None:
+        report(f"gate {gate.gate!r} needs targets (a list of qubit indices)", at)
+    elif len(gate.targets) != spec.targets:
+        report(f"gate {gate.gate!r} takes {spec.targets} target(s), got {len(gate.targets)}", f"{at}.targets")
+    if gate.controls and not spec.controllable:
+        report(f"gate {gate.gate!r} takes no controls", f"{at}.controls")
+    if spec.rotation and gate.rotation is None:
+        report(f"gate {gate.gate!r} needs a rotation (radians)", at)
+    if not spec.rotation and gate.rotation is not None:
+        report(f"gate {gate.gate!r} takes no rotation", f"{at}.rotation")
+    return True
+
+
+def _check_native(at: str, gate: IonQGate, report: Callable[[str, str], None]) -> bool:
+    """Name, keys, arity and angle ranges of a native gate; False when the gate is not a native gate."""
+    spec = _NATIVE.get(gate.gate)
+    if spec is None:
+        if gate.gate in _QIS:
+            report(
+                f"gate {gate.gate!r} is a qis gate; this program uses the native gateset ({' '.join(_NATIVE)}), "
+                "and a program cannot mix gatesets",
+                f"{at}.gate",
+            )
+        else:
+            report(f"unknown gate {gate.gate!r}; the native gates are {' '.join(_NATIVE)}", f"{at}.gate")
+        return False
+    given = gate.model_fields_set
+    for key in sorted(given & {*_QIS_ONLY, *(_NATIVE_PARAMETERS - spec.allows)}):
+        report(f"gate {gate.gate!r} takes no {key!r}", f"{at}.{key}")
+    for key in sorted(spec.needs - given):
+        report(f"gate {gate.gate!r} needs {key!r} ({_UNITS[key]})", at)
+    _check_native_qubits(at, gate, spec, report)
+    if "phase" in spec.allows and gate.phase is not None and not -1 <= gate.phase <= 1:
+        report(f"phase {gate.phase} is outside -1 to 1 (turns)", f"{at}.phase")
+    if "phases" in spec.allows and gate.phases is not None:
+        if len(gate.phases) != spec.targets:
+            report(f"gate {gate.gate!r} takes {spec.targets} phases, got {len(gate.phases)}", f"{at}.phases")
+        for position, phase in enumerate(gate.phases):
+            if not -1 <= phase <= 1:
+                report(f"phase {phase} is outside -1 to 1 (turns)", f"{at}.phases[{position}]")
+    if gate.gate == "ms" and gate.angle is not None and not 0 <= gate.angle <= MS_FULL_ANGLE:
+        report(f"the MS angle {gate.angle} is outside 0 to {MS_FULL_ANGLE} (turns)", f"{at}.angle")
+    return True
+
+
+def _check_native_qubits(at: str, gate: IonQGate, spec: _NativeSpec, report: Callable[[str, str], None]) -> None:
+    if spec.targets == 1:
+        if gate.target is not None and gate.targets is not None:
+            report(f"gate {gate.gate!r} takes one of target and targets, not both", f"{at}.targets")
+        elif gate.target is None and gate.targets is None:
+            report(f"gate {gate.gate!r} needs a target (a qubit index)", at)
+        elif gate.targets is not None and len(gate.targets) != 1:
+            report(f"gate {gate.gate!r} takes 1 target, got {len(gate.targets)}", f"{at}.targets")
+        return
+    if gate.target is not None:
+        report(f"gate {gate.gate!r} takes two targets, as a list in targets", f"{at}.target")
+    if gate.targets is None:
+        report(f"gate {gate.gate!r} needs targets (two qubit indices)", at)
+    elif len(gate.targets) != spec.targets:
+        report(f"gate {gate.gate!r} takes {spec.targets} targets, got {len(gate.targets)}", f"{at}.targets")
+
+
+def _turns(gate: IonQGate) -> list[float]:
+    """A native gate's angles in turns, in order: phase or phases, then angle (MS's default filled in)."""
+    values = [gate.phase] if gate.phase is not None else list(gate.phases or [])
+    if gate.angle is not None:
+        values.append(gate.angle)
+    elif gate.gate == "ms":
+        values.append(MS_FULL_ANGLE)
+    return values
+
+
 def dump_ionq(program: IonQCircuit) -> bytes:
-    """Canonical UTF-8 JSON: fixed key order, no empty `controls`, rotations as floats."""
+    """Canonical UTF-8 JSON in the program's gateset: fixed key order, no empty `controls`, angles as floats.
+
+    Native `gpi` and `gpi2` are written with `target`, as IonQ documents them and the azure-quantum SDK sends them.
+    """
     gates: list[dict[str, object]] = []
     for gate in program.circuit:
-        entry: dict[str, object] = {"gate": gate.gate, "targets": gate.targets}
+        entry: dict[str, object] = {"gate": gate.gate}
+        if program.gateset == "native" and _NATIVE[gate.gate].targets == 1:
+            entry["target"] = gate.qubits[0]
+        else:
+            entry["targets"] = gate.qubits
         if gate.controls:
             entry["controls"] = gate.controls
-        if gate.rotation is not None:
-            entry["rotation"] = gate.rotation
+        angles = {"rotation": gate.rotation, "phase": gate.phase, "phases": gate.phases, "angle": gate.angle}
+        entry.update({key: value for key, value in angles.items() if value is not None})
         gates.append(entry)
-    document = {"gateset": "qis", "qubits": program.qubits, "circuit": gates}
+    document = {"gateset": program.gateset, "qubits": program.qubits, "circuit": gates}
     return json.dumps(document, separators=(",", ":")).encode()
 
 
 def ionq_to_circuit(program: IonQCircuit) -> QuantumCircuit:
-    """The program's unitary part as a circuit on `qubits` qubits (no measurements)."""
+    """The program's unitary part as a circuit on `qubits` qubits (no measurements).
+
+    Native gates become qelib1.inc gates with exactly their matrices (not only up to global phase): u3
+    for gpi and gpi2, rxx between rz for ms, rzz for zz; one two-qubit gate per native two-qubit gate.
+    """
     circuit = QuantumCircuit(program.qubits)
     for gate in program.circuit:
+        if program.gateset == "native":
+            _NATIVE[gate.gate].build(circuit, gate.qubits, *_turns(gate))
+            continue
         spec = _QIS[gate.gate]
         operation = spec.build(gate.rotation) if spec.rotation else spec.build()
         if gate.controls:
             operation = operation.control(len(gate.controls))
-        circuit.append(operation, [*gate.controls, *gate.targets])
+        circuit.append(operation, [*gate.controls, *gate.qubits])
     return circuit
 
 

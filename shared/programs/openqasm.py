@@ -42,10 +42,16 @@ _QELIB1_PARAMETERS = {
 _GATE_DECLARATION = re.compile(r"\b(?:gate|opaque)\s+([A-Za-z_]\w*)\s*(\([^)]*\))?")
 _BARE_CALL = re.compile(r"(?:^|(?<=[;{})]))\s*([A-Za-z_]\w*)\s+(?=[A-Za-z_])")
 _SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
+_CALL_HEAD = re.compile(r"\s*[A-Za-z_]\w*\s*(?:\([^)]*\))?")
+_ARGUMENT = re.compile(r"\s*[A-Za-z_]\w*\s*(?:\[\s*\d+\s*\])?")
+_COMMA = re.compile(r"\s*,")
+_EMPTY = Diagnostic(code="EmptyProgram", message="the program is empty", line=1, column=1)
 
 
 def parse_qasm2(text: str) -> QuantumCircuit:
     """Parse OpenQASM 2 with every qelib1 gate; includes other than qelib1.inc are not read from disk."""
+    if not _code_only(text).strip():
+        raise invalid_program(QASM2_PROGRAM, [_EMPTY])
     missing = _calls_without_parameters(text)
     if missing:
         raise invalid_program(QASM2_PROGRAM, missing)
@@ -57,6 +63,8 @@ def parse_qasm2(text: str) -> QuantumCircuit:
 
 def parse_qasm3(text: str) -> QuantumCircuit:
     """Parse OpenQASM 3; raise UnsupportedProgramError for valid features qiskit cannot import."""
+    if not _code_only(text).strip():
+        raise invalid_program(QASM3_PROGRAM, [_EMPTY])
     analysis = analyze(text)
     errors = [d for d in analysis.diagnostics if d.severity == Severity.Error]
     syntax = [d for d in errors if str(d.code).startswith(_QDK_SYNTAX_CODES)]
@@ -107,7 +115,22 @@ def _qasm2_diagnostic(text: str, message: str) -> Diagnostic:
     elif _MISSING_SEMICOLON.search(detail):
         line, column = _after_previous_token(text, _offset(text, line, column))
         detail = f"missing ';' at the end of the statement ({detail})"
+    elif "end of the argument list" in detail:
+        line, column = position_at(text, _argument_list_break(_code_only(text), _offset(text, line, column)))
     return Diagnostic(code=CODE, message=detail, line=line, column=column)
+
+
+def _argument_list_break(code: str, offset: int) -> int:
+    """The first token that breaks the argument list `a, b[1], c` of the call at offset.
+
+    qiskit reports a broken argument list (`cx q[0] q[1];`) at the call's gate name.
+    """
+    head = _CALL_HEAD.match(code, offset)
+    position = head.end() if head else offset
+    pattern, other = _ARGUMENT, _COMMA
+    while (found := pattern.match(code, position)) is not None:
+        position, pattern, other = found.end(), other, pattern
+    return len(code) - len(code[position:].lstrip())
 
 
 def _qdk_diagnostics(text: str, analysis: Any, diagnostics: Iterable[Any]) -> list[Diagnostic]:

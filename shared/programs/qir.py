@@ -180,10 +180,12 @@ class QirProgram:
 
 def parse_qir(data: bytes, *, timeout: float = PARSE_TIMEOUT, worker: Sequence[str] | None = None) -> QirProgram:
     """Parse and validate QIR text or bitcode in a child process; `worker` replaces its command line."""
+    text = ""
     if not data.startswith(_BITCODE_MAGIC):
         text = decode_text(data, QIR_PROGRAM)  # a positioned diagnostic for a bad byte
         if not text.strip():
-            raise invalid_program(QIR_PROGRAM, [Diagnostic(code="EmptyProgram", message="the program is empty")])
+            empty = Diagnostic(code="EmptyProgram", message="the program is empty", line=1, column=1)
+            raise invalid_program(QIR_PROGRAM, [empty])
     # -P: the script's folder is not put on sys.path; the parent's sys.path is (Functions puts
     # packages on PYTHONPATH). faulthandler prints a crashing parse's stack to stderr for the log.
     command = list(worker) if worker is not None else [sys.executable, "-P", "-X", "faulthandler", str(WORKER)]
@@ -208,7 +210,7 @@ def parse_qir(data: bytes, *, timeout: float = PARSE_TIMEOUT, worker: Sequence[s
         raise _unsafe(f"the parser process failed (exit code {finished.returncode})", finished.stderr)
     logger.debug("Parsed QIR in %.1f ms (%.1f ms with the process)", reply.seconds * 1e3, wall * 1e3)
     if reply.error is not None:
-        raise _rejected(reply.error)
+        raise _rejected(reply.error, text)
     if reply.ok is None:
         raise _unsafe("the parser process gave no answer", finished.stderr)
     return _program(reply.ok, reply.seconds, wall)
@@ -295,9 +297,9 @@ def _bad_output(message: str) -> InvalidProgramError:
     return invalid_program(QIR_PROGRAM, [Diagnostic(code="InvalidOutputRecording", message=message)])
 
 
-def _rejected(error: _WorkerError) -> InvalidProgramError:
+def _rejected(error: _WorkerError, text: str) -> InvalidProgramError:
     if error.kind == "unsupported":
-        diagnostic = Diagnostic(code=error.code, message=error.message)
+        diagnostic = Diagnostic(code=error.code, message=error.message, line=error.line, column=error.column)
         return UnsupportedProgramError(
             f"This service cannot run the QIR program: {error.message}", diagnostics=[diagnostic]
         )
@@ -305,9 +307,23 @@ def _rejected(error: _WorkerError) -> InvalidProgramError:
     position = _LLVM_POSITION.match(message)
     if position is not None:
         line, column, message = int(position[1]), int(position[2]), position[3].strip()
+        if message.startswith("expected"):
+            line, column = _after_previous_code(text, line, column)
     elif error.kind == "parse":
         message = f"not valid LLVM IR or bitcode: {message}"
     return invalid_program(QIR_PROGRAM, [Diagnostic(code=error.code, message=message, line=line, column=column)])
+
+
+def _after_previous_code(text: str, line: int, column: int) -> tuple[int, int]:
+    """Where a missing token belongs: LLVM reports `expected ...` at the next token, which may start a later line."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines) or lines[line - 1][: column - 1].strip():
+        return line, column
+    for number in range(line - 1, 0, -1):
+        code = lines[number - 1].split(";", 1)[0].rstrip()
+        if code:
+            return number, len(code) + 1
+    return line, column
 
 
 def _unsafe(reason: str, stderr: bytes = b"") -> InvalidProgramError:

@@ -19,6 +19,8 @@ import re
 import resource
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import pyqir
@@ -43,6 +45,9 @@ RECORDS = {"result_record_output": "result", "array_record_output": "array", "tu
 ADAPTIVE_CALLS = frozenset({"__quantum__qis__read_result__body", "__quantum__rt__read_result"})
 _QIS_NAME = re.compile(r"__quantum__qis__(\w+?)__(body|adj)")
 _STATIC_POINTER = re.compile(r"\S+ (?:null|inttoptr \(i64 (\d+) to \S+\))")
+_LABEL = re.compile(r'([-\w.$]+|"[^"]*"):')
+
+Position = tuple[int, int]
 
 
 class RejectedError(Exception):
@@ -59,6 +64,17 @@ def unsupported(message: str, code: str = "UnsupportedQir") -> NoReturn:
 
 def invalid(message: str, code: str = "InvalidQir") -> NoReturn:
     raise RejectedError("invalid", code, message)
+
+
+@contextmanager
+def at(position: Position | None) -> Iterator[None]:
+    """A verdict raised inside is placed at position (1-based line and column in LLVM text) unless it has one."""
+    try:
+        yield
+    except RejectedError as rejected:
+        if position is not None and rejected.error["line"] is None:
+            rejected.error["line"], rejected.error["column"] = position
+        raise
 
 
 def adaptive(what: str, profile: str | None) -> NoReturn:
@@ -133,6 +149,31 @@ def required(function: pyqir.Function, name: str) -> int | None:
     return int(raw)
 
 
+def instruction_positions(text: str, entry: str) -> dict[tuple[str, int], Position]:
+    """Where each instruction of the entry point starts in LLVM text, by (block name, index in block).
+
+    LLVM text has one instruction per line; an unlabelled (or numbered) block's name is "", as in pyqir.
+    """
+    lines = text.split("\n")
+    header = re.compile(rf"\s*define\b.*@\"?{re.escape(entry)}\"?\s*\(")
+    start = next((number for number, line in enumerate(lines) if header.match(line)), len(lines))
+    found: dict[tuple[str, int], Position] = {}
+    block, index = "", 0
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+        code = line.split(";", 1)[0]
+        statement = code.strip()
+        label = _LABEL.fullmatch(statement)
+        if statement.startswith("}"):
+            break
+        if label is not None:
+            name = label[1].strip('"')
+            block, index = ("" if name.isdigit() else name), 0
+        elif statement:
+            found[(block, index)] = (number, len(code) - len(code.lstrip()) + 1)
+            index += 1
+    return found
+
+
 def describe(data: bytes) -> dict[str, object]:
     module = load(data)
     problem = module.verify()
@@ -148,25 +189,31 @@ def describe(data: bytes) -> dict[str, object]:
     profile = attribute(entry, "qir_profiles")
     if entry.params:
         unsupported(f"the entry point {entry.name} takes parameters; only parameterless entry points run")
+    text = None if data.startswith(BITCODE_MAGIC) else data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    positions = {} if text is None else instruction_positions(text, entry.name)
     walker = Walker(profile)
-    for block in chain(entry, profile):
+    for block in chain(entry, profile, positions):
         for index, instruction in enumerate(block.instructions[:-1]):
             where = f"block {block.name or '(unnamed)'}, instruction {index + 1}"
-            if not isinstance(instruction, pyqir.Call):
-                adaptive(f"{where}: '{str(instruction).strip()}' is not a call", profile)
-            walker.call(instruction, where)
+            walker.position = positions.get((block.name, index))
+            with at(walker.position):
+                if not isinstance(instruction, pyqir.Call):
+                    adaptive(f"{where}: '{str(instruction).strip()}' is not a call", profile)
+                walker.call(instruction, where)
     return {
         "entry_point": entry.name,
         "profile": profile,
         "qir_major_version": pyqir.qir_major_version(module),
-        "num_qubits": sized(entry, "required_num_qubits", "qubit", walker.qubits),
-        "num_results": sized(entry, "required_num_results", "result", walker.results),
+        "num_qubits": sized(entry, "required_num_qubits", "qubit", walker),
+        "num_results": sized(entry, "required_num_results", "result", walker),
         "operations": walker.operations,
         "output": walker.output,
     }
 
 
-def chain(entry: pyqir.Function, profile: str | None) -> list[pyqir.BasicBlock]:
+def chain(
+    entry: pyqir.Function, profile: str | None, positions: dict[tuple[str, int], Position]
+) -> list[pyqir.BasicBlock]:
     """The entry point's blocks from the first, following unconditional branches to the `ret`."""
     blocks = entry.basic_blocks
     if not blocks:
@@ -181,10 +228,11 @@ def chain(entry: pyqir.Function, profile: str | None) -> list[pyqir.BasicBlock]:
         if terminator.opcode == pyqir.Opcode.RET:
             return path
         successors = terminator.successors
-        if terminator.opcode != pyqir.Opcode.BR or len(successors) != 1:
-            adaptive(f"block {name} ends in a conditional branch ('{str(terminator).strip()}')", profile)
-        if any(successors[0] == seen for seen in path):
-            adaptive(f"block {name} branches back to block {successors[0].name or '(unnamed)'} (a loop)", profile)
+        with at(positions.get((block.name, len(block.instructions) - 1))):
+            if terminator.opcode != pyqir.Opcode.BR or len(successors) != 1:
+                adaptive(f"block {name} ends in a conditional branch ('{str(terminator).strip()}')", profile)
+            if any(successors[0] == seen for seen in path):
+                adaptive(f"block {name} branches back to block {successors[0].name or '(unnamed)'} (a loop)", profile)
         path.append(successors[0])
 
 
@@ -197,6 +245,8 @@ class Walker:
         self.output: list[dict[str, object]] = []
         self.qubits: list[int] = []
         self.results: list[int] = []
+        self.position: Position | None = None  # of the instruction being read, in LLVM text
+        self.first_use: dict[tuple[str, int], Position | None] = {}
 
     def call(self, instruction: pyqir.Call, where: str) -> None:
         callee = instruction.callee
@@ -234,11 +284,14 @@ class Walker:
         angles, qubits, results = QIS[gate]
         if len(args) != angles + qubits + results:
             invalid(f"{where}: expected {angles + qubits + results} arguments, got {len(args)}")
+        operands = [self.id(a, "qubit", where) for a in args[angles : angles + qubits]]
+        if len(set(operands)) != len(operands):
+            invalid(f"{where}: the gate is applied to the same qubit twice ({operands})")
         self.operations.append(
             {
                 "name": gate,
                 "params": [angle(a, where, self.profile) for a in args[:angles]],
-                "qubits": [self.id(a, "qubit", where) for a in args[angles : angles + qubits]],
+                "qubits": operands,
                 "results": [self.id(a, "result", where) for a in args[angles + qubits :]],
             }
         )
@@ -246,16 +299,19 @@ class Walker:
     def id(self, value: pyqir.Value, role: str, where: str) -> int:
         found = static_id(value, role, where)
         (self.qubits if role == "qubit" else self.results).append(found)
+        self.first_use.setdefault((role, found), self.position)
         return found
 
 
-def sized(entry: pyqir.Function, attribute_name: str, role: str, used: list[int]) -> int:
+def sized(entry: pyqir.Function, attribute_name: str, role: str, walker: Walker) -> int:
+    """The declared count; an id past it is refused where that id is first used."""
     declared = required(entry, attribute_name)
-    needed = max(used, default=-1) + 1
+    needed = max(walker.qubits if role == "qubit" else walker.results, default=-1) + 1
     if declared is None:
         return needed
     if needed > declared:
-        invalid(f"{role} {needed - 1} is used, but the entry point declares {attribute_name}={declared}")
+        with at(walker.first_use[(role, needed - 1)]):
+            invalid(f"{role} {needed - 1} is used, but the entry point declares {attribute_name}={declared}")
     return declared
 
 

@@ -75,6 +75,9 @@ _UNSUPPORTED_BLOCKS = ("DEFGATE", "DEFCIRCUIT", "DEFCAL", "DEFFRAME", "DEFWAVEFO
 
 def parse_quil(text: str) -> QuantumCircuit:
     """A circuit with one classical register per declared BIT/OCTET region, named after it."""
+    if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
+        empty = Diagnostic(code="EmptyProgram", message="the program is empty", line=1, column=1)
+        raise invalid_program(QUIL_PROGRAM, [empty])
     try:
         program = Program.parse(text)
     except ProgramError as exc:

@@ -49,8 +49,9 @@ def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
 def translate_program(data: bytes, input_format: str, output_format: str) -> bytes:
     """Translate to IonQ JSON or OpenQASM 2; same-format translation validates and normalises.
 
-    QIR is validated and passed through unchanged (the provider runs it natively); it is not
-    produced from other formats.
+    IonQ JSON to IonQ JSON keeps the program's gateset (IonQ runs native-gate programs as written);
+    from other formats IonQ JSON is produced in the qis gateset. QIR and Quil are validated and
+    passed through unchanged (the provider runs them natively); they are not produced from other formats.
     """
     _check_format(input_format, INPUT_FORMATS, "input")
     _check_format(output_format, OUTPUT_FORMATS, "output")
@@ -79,7 +80,7 @@ def translate_program(data: bytes, input_format: str, output_format: str) -> byt
 
 
 def load_circuit(data: bytes, input_format: str) -> QuantumCircuit:
-    """Parse a program; an IonQ program gets its implicit final measurement of every qubit into `c`."""
+    """Parse a program; an IonQ program (either gateset) gets its implicit final measurement of every qubit into `c`."""
     _check_format(input_format, INPUT_FORMATS, "input")
     if input_format == QIR:
         return qir_to_circuit(parse_qir(data))

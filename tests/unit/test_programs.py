@@ -568,13 +568,6 @@ UNSUPPORTED = [
         id="opaque-gate",
     ),
     pytest.param(
-        IONQ,
-        '{"gateset": "native", "qubits": 1, "circuit": [{"gate": "gpi", "target": 0, "phase": 0.25}]}',
-        HONEYWELL,
-        '"native" gateset',
-        id="ionq-native-gateset",
-    ),
-    pytest.param(
         "openqasm.v3",
         QASM3_HEADER + "#pragma noise off\nqubit[1] q;\n",
         HONEYWELL,
