@@ -21,6 +21,7 @@ from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.adapters.embedded_queue import EmbeddedQueue
 from shared.adapters.eventgrid_publisher import EventGridTopicPublisher
 from shared.adapters.local import EmbeddedQueueSender, LocalSimulators, SystemClock
+from shared.adapters.servicebus_sender import ServiceBusSender
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.adapters.sqlite_sessions import SqliteSessionStore
 from shared.adapters.webhooks import WebhookDispatcher
@@ -91,6 +92,9 @@ def session_store() -> SessionStore:
 
 
 def sender() -> MessageSender:
+    s = settings()
+    if s.servicebus_namespace:
+        return ServiceBusSender.from_identity(s.servicebus_namespace, credential())
     return EmbeddedQueueSender(embedded_queue())
 
 
