@@ -100,6 +100,22 @@ class JobDetails(WireModel):
     usage: dict[str, float] | None = None
 
 
+class ProgramSize(WireModel):
+    """What pricing counts in a program: gates by kind and measurements.
+
+    `two_qubit_gates` counts two-qubit gate equivalents: a gate on N > 2 qubits counts as 6(N-2).
+    """
+
+    one_qubit_gates: int = Field(0, ge=0)
+    two_qubit_gates: int = Field(0, ge=0)
+    measurements: int = Field(0, ge=0)
+
+
+def two_qubit_equivalents(width: int) -> int:
+    """How many two-qubit gates a gate on `width` qubits counts as."""
+    return 1 if width == 2 else 6 * (width - 2)
+
+
 class Transition(WireModel):
     """One entry of a job's history: the status it entered, when, and why."""
 
@@ -125,6 +141,7 @@ class Job(BaseModel):
     fingerprint: str
     redrives: int = 0
     published: int = 0
+    size: ProgramSize = Field(default_factory=ProgramSize)
     etag: str | None = Field(default=None, exclude=True)
 
     @property

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.domain.errors import Diagnostic, InvalidProgramError
+from shared.domain.jobs import ProgramSize
 
 IONQ_CIRCUIT = "ionq.circuit.v1"
 OPENQASM2 = "openqasm.v2"
@@ -30,6 +31,8 @@ class ProgramInfo:
     num_qubits: int
     num_clbits: int
     gate_count: int
+    # What pricing counts; not part of a summary's identity.
+    size: ProgramSize = field(default_factory=ProgramSize, compare=False)
 
 
 def invalid_program(what: str, diagnostics: Sequence[Diagnostic]) -> InvalidProgramError:

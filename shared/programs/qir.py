@@ -88,7 +88,8 @@ _GATES = {
     "ryy": RYYGate,
     "rzz": RZZGate,
 }
-_NOT_GATES = frozenset({"m", "mz", "mresetz", "reset", "barrier"})
+_MEASUREMENTS = frozenset({"m", "mz", "mresetz"})
+_NOT_GATES = _MEASUREMENTS | {"reset", "barrier"}
 
 
 class _Description(BaseModel):
@@ -169,7 +170,16 @@ class QirProgram:
     @property
     def gate_count(self) -> int:
         """Gate applications, without measurements, resets and barriers (as for the other formats)."""
-        return sum(1 for op in self.operations if op.name not in _NOT_GATES)
+        return len(self.gate_widths)
+
+    @property
+    def gate_widths(self) -> list[int]:
+        """How many qubits each gate application acts on, in order."""
+        return [len(op.qubits) for op in self.operations if op.name not in _NOT_GATES]
+
+    @property
+    def measurements(self) -> int:
+        return sum(1 for op in self.operations if op.name in _MEASUREMENTS)
 
     def outcome(self, results: Sequence[int]) -> Outcome:
         """One shot's output value from its result bits (indexed by result id)."""

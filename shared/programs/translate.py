@@ -6,6 +6,7 @@ from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.circuit import ControlFlowOp, Gate
 
 from shared.domain.errors import Diagnostic, UnsupportedFormatError, UnsupportedProgramError
+from shared.domain.jobs import ProgramSize, two_qubit_equivalents
 
 from .formats import (
     HONEYWELL_OPENQASM,
@@ -34,16 +35,15 @@ def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
     _check_format(input_format, INPUT_FORMATS, "input")
     if input_format == QIR:
         qir = parse_qir(data)
-        return ProgramInfo(num_qubits=qir.num_qubits, num_clbits=qir.num_results, gate_count=qir.gate_count)
+        size = _size(qir.gate_widths, qir.measurements)
+        return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size)
     if input_format == IONQ_CIRCUIT:
         program = parse_ionq(data)
-        return ProgramInfo(num_qubits=program.qubits, num_clbits=program.qubits, gate_count=len(program.circuit))
+        widths = [len(gate.qubits) + len(gate.controls) for gate in program.circuit]
+        return ProgramInfo(program.qubits, program.qubits, len(program.circuit), _size(widths, program.qubits))
     circuit = load_circuit(data, input_format)
-    return ProgramInfo(
-        num_qubits=int(circuit.num_qubits),
-        num_clbits=int(circuit.num_clbits),
-        gate_count=_gate_count(circuit),
-    )
+    widths, measured = _gate_widths(circuit)
+    return ProgramInfo(int(circuit.num_qubits), int(circuit.num_clbits), len(widths), _size(widths, measured))
 
 
 def translate_program(data: bytes, input_format: str, output_format: str) -> bytes:
@@ -103,13 +103,28 @@ def _check_format(name: str, known: frozenset[str], role: str) -> None:
         raise UnsupportedFormatError(f"Unknown {role} format {name!r}; expected one of {expected}.")
 
 
-def _gate_count(circuit: QuantumCircuit) -> int:
-    """Gate applications as written, counting the gates inside conditional and loop bodies once."""
-    count = 0
+def _gate_widths(circuit: QuantumCircuit) -> tuple[list[int], int]:
+    """The width of each gate application as written, and the measurements; the gates inside conditional
+    and loop bodies count once."""
+    widths: list[int] = []
+    measured = 0
     for instruction in circuit.data:
         operation = instruction.operation
         if isinstance(operation, ControlFlowOp):
-            count += sum(_gate_count(block) for block in operation.blocks)
+            for block in operation.blocks:
+                inner, inner_measured = _gate_widths(block)
+                widths += inner
+                measured += inner_measured
         elif isinstance(operation, Gate):
-            count += 1
-    return count
+            widths.append(len(instruction.qubits))
+        elif operation.name == "measure":
+            measured += 1
+    return widths, measured
+
+
+def _size(widths: list[int], measurements: int) -> ProgramSize:
+    return ProgramSize(
+        one_qubit_gates=sum(1 for width in widths if width == 1),
+        two_qubit_gates=sum(two_qubit_equivalents(width) for width in widths if width > 1),
+        measurements=measurements,
+    )

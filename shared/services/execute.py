@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 
 from shared.domain.errors import PermanentJobError, SessionAbortedError
-from shared.domain.jobs import Job, JobStatus
+from shared.domain.jobs import CostEstimate, Job, JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.ports import ProviderBackend
 from shared.programs import translate_program
@@ -111,8 +111,16 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
     status, cause = (
         (JobStatus.SUCCEEDED, "Provider finished") if message.succeeded else (JobStatus.FAILED, "Provider failed")
     )
+    # The actual cost: the whole run when it succeeded; a failed job is not billed.
+    cost = p.full_cost(job) if message.succeeded else CostEstimate(currency_code=p.pricing.currency)
     final = job.transition_to(
-        status, at=message.ended_at, cause=cause, error=message.error, usage=message.usage, began_at=message.began_at
+        status,
+        at=message.ended_at,
+        cause=cause,
+        error=message.error,
+        usage=message.usage,
+        cost=cost,
+        began_at=message.began_at,
     )
     p.jobs.replace(final)
     logger.info("Job %s is %s", job.id, final.status, extra={"job_id": job.id})
@@ -139,7 +147,10 @@ def _success(
 
 
 def _fail(p: Pipeline, job: Job, error: PermanentJobError, cause: str) -> None:
-    p.jobs.replace(job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error_data(error)))
+    unbilled = CostEstimate(currency_code=p.pricing.currency)
+    p.jobs.replace(
+        job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error_data(error), cost=unbilled)
+    )
     logger.info("Job %s Failed: %s", job.id, error.message, extra={"job_id": job.id})
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.errors import InputNotFoundError, InvalidRequestError, NotCancellableError, NotFoundError
-from shared.domain.jobs import ACTIVE, Job, JobStatus, Priority
+from shared.domain.jobs import ACTIVE, CostEstimate, Job, JobStatus, Priority
 from shared.domain.query import MAX_PAGE, JobQuery
 from shared.services.pipeline import OUTPUT_BLOB, Pipeline, job_container, retry_stale
 
@@ -63,11 +64,25 @@ def cancel_job(p: Pipeline, job_id: str) -> Job:
         target = p.catalog.target(job.details.provider_id, job.details.target)
         if job.status is JobStatus.EXECUTING and not target.cancels_executing:
             raise NotCancellableError(f"Job '{job_id}' is Executing and {target.id} cannot stop a running job.")
-        return p.jobs.replace(job.transition_to(JobStatus.CANCELLED, at=p.clock.now(), cause="Cancelled by the user"))
+        now = p.clock.now()
+        cost, cause = _cancellation(p, job, now)
+        return p.jobs.replace(job.transition_to(JobStatus.CANCELLED, at=now, cause=cause, cost=cost))
 
     job = retry_stale(apply)
     logger.info("Job %s is Cancelled", job_id, extra={"job_id": job_id})
     return job
+
+
+def _cancellation(p: Pipeline, job: Job, now: datetime) -> tuple[CostEstimate, str]:
+    """What a cancel bills, and the history's words for it: nothing before execution, the part that ran after."""
+    began = job.details.begin_execution_time
+    elapsed = (now - began).total_seconds() if job.status is JobStatus.EXECUTING and began else 0.0
+    ran = p.pricing.part_ran(job.details.target, p.shots(job), elapsed) if elapsed else 0.0
+    cost = p.pricing.cost(job.details.target, job.size, p.shots(job), ran=ran)
+    if cost.estimated_total == 0:
+        return cost, "Cancelled by the user"
+    billed = f"{cost.estimated_total:.2f} {cost.currency_code}"
+    return cost, f"Cancelled by the user after {ran:.0%} of its expected run; billed {billed} for that part"
 
 
 def delete_job(p: Pipeline, job_id: str) -> None:

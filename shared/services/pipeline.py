@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
 from shared.domain.catalog import Catalog
 from shared.domain.errors import InvalidRequestError, JobNotFoundError, JobServiceError, StaleWriteError
-from shared.domain.jobs import ErrorData, Job
+from shared.domain.jobs import CostEstimate, ErrorData, Job
+from shared.domain.pricing import Pricing, load_pricing
 from shared.ports import ArtifactStore, Clock, JobStore, MessageSender, SessionStore
 from shared.services.notify import PublishingJobStore
 
@@ -43,8 +44,16 @@ class Pipeline:
     clock: Clock
     catalog: Catalog
     limits: Limits
+    pricing: Pricing = field(default_factory=load_pricing)
     # The same object as `jobs` when job events are published; the sweeper republishes through it.
     outbox: PublishingJobStore | None = None
+
+    def full_cost(self, job: Job) -> CostEstimate:
+        """What the job costs when it runs in full."""
+        return self.pricing.cost(job.details.target, job.size, self.shots(job))
+
+    def shots(self, job: Job) -> int:
+        return job.shots or self.catalog.target(job.details.provider_id, job.details.target).default_shots
 
     def require(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)

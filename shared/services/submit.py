@@ -75,10 +75,11 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
         sessions.admit(p, session_id, submission.provider_id.lower(), target.id)
     container, blob = _locate_input(p, submission.input_data_uri)
     program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
-    check_program(program, submission.input_data_format, target)
+    info = check_program(program, submission.input_data_format, target)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
-    job = Job.new(_details(p, job_id, submission, checked), digest, cause)
+    job = Job.new(_details(p, job_id, submission, checked), digest, cause).model_copy(update={"size": info.size})
+    job = job.with_details(cost_estimate=p.full_cost(job))
     try:
         stored = p.jobs.create(job)
     except JobExistsError:
