@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.domain.catalog import Route, TargetSpec, check_formats
 from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
-from shared.programs import ProgramInfo, inspect_program
+from shared.programs import ProgramInfo, inspect_program, qubit_limit_diagnostic
 from shared.services.pipeline import Pipeline
 
 
@@ -38,8 +38,11 @@ def check_program(program: bytes, input_format: str, target: TargetSpec) -> Prog
     """The program parses, is valid in its format, and fits on the target."""
     info = inspect_program(program, input_format)
     if info.num_qubits > target.max_qubits:
+        found = qubit_limit_diagnostic(program, input_format, info.num_qubits, target.max_qubits)
         raise UnsupportedProgramError(
-            f"The program uses {info.num_qubits} qubits; {target.id} has {target.max_qubits}.", target="inputData"
+            f"The program uses {info.num_qubits} qubits; {target.id} has {target.max_qubits}.",
+            diagnostics=[found],
+            target="inputData",
         )
     return info
 

@@ -13,6 +13,7 @@ import pytest
 
 from shared.domain.catalog import TargetSpec, load_catalog
 from shared.domain.errors import InvalidProgramError, UnsupportedProgramError
+from shared.programs import qubit_limit_diagnostic
 from shared.services.submit import submit_job
 from shared.services.validate import check_program
 from tests.fakes import make_pipeline
@@ -24,10 +25,6 @@ QASM3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'
 H = "  call void @__quantum__qis__h__body(ptr null)\n"  # line 3 of an `ll` module (line 1 defines, 2 is `entry:`)
 RET = "  ret i64 0\n"
 QIR_BELL = ll("entry:\n" + H + "  call void @__quantum__qis__cx__body(ptr null, ptr inttoptr (i64 1 to ptr))\n" + RET)
-TOO_MANY_QUBITS = (
-    "check_program says how many qubits the program uses, but gives no diagnostic pointing at where they are "
-    "declared or used (shared/services/validate.py raises UnsupportedProgramError without diagnostics)"
-)
 
 CATALOG = load_catalog()
 
@@ -188,8 +185,7 @@ def target_for(entry: Broken) -> TargetSpec:
 
 
 def case(entry: Broken) -> pytest.ParameterSet:
-    marks = [pytest.mark.xfail(reason=TOO_MANY_QUBITS, strict=True)] if entry.target is not None else []
-    return pytest.param(entry, id=f"{entry.input_format}-{entry.name}", marks=marks)
+    return pytest.param(entry, id=f"{entry.input_format}-{entry.name}")
 
 
 def test_every_format_has_a_corpus_of_at_least_six() -> None:
@@ -226,3 +222,18 @@ def test_submitting_a_broken_program_creates_no_queued_work(entry: Broken) -> No
     assert type(caught.value) is entry.error
     assert p.jobs.get("j1") is None
     assert sent(p).sent == []
+
+
+@pytest.mark.parametrize(
+    ("input_format", "source", "position"),
+    [
+        ("openqasm.v3", 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] a;\n// qubit[99] b;\nqubit[30] c;\n', (5, 1)),
+        ("honeywell.openqasm.v1", 'OPENQASM 2.0;\ninclude "hqslib1.inc";\nqreg a[20];\nqreg b[20];\n', (4, 1)),
+        ("rigetti.quil.v1", "DECLARE ro BIT[30]\nRX(3.14) 1\nMEASURE 1 ro[29]\nMEASURE 21 ro[0]\n", (4, 1)),
+    ],
+)
+def test_the_qubit_limit_points_at_the_declaration_or_use_that_passes_it(
+    input_format: str, source: str, position: tuple[int, int]
+) -> None:
+    found = qubit_limit_diagnostic(source.encode(), input_format, used=99, limit=20)
+    assert (found.line, found.column) == position
