@@ -1,7 +1,13 @@
-"""Local simulation with qiskit-aer: exact IonQ histograms, Quantinuum-style per-shot results and QIR."""
+"""Local simulation with qiskit-aer: exact IonQ histograms, Quantinuum-style per-shot results and QIR.
+
+Sampling takes an optional `NoiseSpec`: the program then runs on a noisy emulation of that machine
+(see `shared.adapters.noise`), and an IonQ histogram holds measured frequencies instead of exact
+probabilities, as from a QPU.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NoReturn
 
 import numpy as np
@@ -12,6 +18,8 @@ from qiskit.transpiler import TranspilerError
 from qiskit_aer import AerSimulator as AerBackend
 from qiskit_aer.library import SaveProbabilitiesDict
 
+from shared.adapters.noise import noisy_backend
+from shared.domain.catalog import NoiseSpec
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 from shared.programs.formats import decode_text
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
@@ -22,28 +30,55 @@ from shared.programs.quil import QUIL_PROGRAM, parse_quil
 PROBABILITY_FLOOR = 1e-12
 
 
+@dataclass(frozen=True)
+class _Machine:
+    """An Aer backend and the instructions it runs without transpiling."""
+
+    backend: AerBackend
+    native: frozenset[str]
+
+    @classmethod
+    def of(cls, backend: AerBackend) -> _Machine:
+        return cls(backend, frozenset(str(name) for name in backend.target.operation_names) | {"barrier"})
+
+
 class AerSimulator:
-    """Runs programs on qiskit-aer backends created once per instance (make one per process)."""
+    """Runs programs on qiskit-aer backends created once per instance (make one per process);
+    a noisy backend is made on first use of each noise specification."""
 
     def __init__(self) -> None:
-        self._exact = AerBackend(method="statevector")
-        self._sampler = AerBackend()
-        self._native = frozenset(str(name) for name in self._sampler.target.operation_names) | {"barrier"}
+        self._ideal = _Machine.of(AerBackend())  # its automatic method: stabilizer for Clifford programs
+        self._noisy: dict[NoiseSpec, _Machine] = {}
 
     def ionq_histogram(self, ionq_json: bytes) -> dict[str, float]:
-        """Exact outcome probabilities over all qubits, keyed by basis-state index (qubit 0 = bit 0)."""
+        """Exact outcome probabilities over all qubits, keyed by basis-state index (qubit 0 = bit 0).
+
+        A Clifford program's come from the stabilizer method, so a wide GHZ state costs microseconds.
+        """
         circuit = ionq_to_circuit(parse_ionq(ionq_json))
         circuit.append(SaveProbabilitiesDict(circuit.num_qubits), circuit.qubits)
-        data = self._run(self._exact, circuit, shots=1).data(0)
+        data = self._run(self._ideal, circuit, shots=1).data(0)
         return {str(index): float(p) for index, p in data["probabilities_dict"].items() if p >= PROBABILITY_FLOOR}
 
-    def honeywell_shots(self, qasm2: bytes, shots: int, seed: int | None = None) -> dict[str, list[str]]:
+    def ionq_frequencies(
+        self, ionq_json: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
+    ) -> dict[str, float]:
+        """Measured frequencies (count / shots) over all qubits, keyed as in `ionq_histogram`: a QPU's histogram."""
+        _check_shots(shots)
+        circuit = ionq_to_circuit(parse_ionq(ionq_json))
+        circuit.measure_all()  # clbit i holds qubit i, so a count's key is the basis-state index
+        counts = self._counts(self._sampler(noise), circuit, shots, seed)
+        return {str(index): counts[key] / shots for index, key in sorted((int(key, 16), key) for key in counts)}
+
+    def honeywell_shots(
+        self, qasm2: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
+    ) -> dict[str, list[str]]:
         """One bitstring per shot for each classical register, in declaration order, c[0] rightmost.
 
         Aer samples counts; the shots are those outcomes in a (seeded) random order, which has the
         same distribution as Aer's per-shot memory at a fraction of its cost.
         """
-        return self._register_shots(parse_qasm2(decode_text(qasm2, QASM2_PROGRAM)), shots, seed)
+        return self._register_shots(parse_qasm2(decode_text(qasm2, QASM2_PROGRAM)), shots, seed, noise)
 
     def rigetti_shots(self, quil: bytes, shots: int, seed: int | None = None) -> dict[str, list[list[int]]]:
         """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order."""
@@ -53,13 +88,13 @@ class AerSimulator:
             for region, labels in self._register_shots(circuit, shots, seed).items()
         }
 
-    def _register_shots(self, circuit: QuantumCircuit, shots: int, seed: int | None) -> dict[str, list[str]]:
-        if shots < 1:
-            raise ValueError(f"shots must be at least 1, got {shots}")
+    def _register_shots(
+        self, circuit: QuantumCircuit, shots: int, seed: int | None, noise: NoiseSpec | None = None
+    ) -> dict[str, list[str]]:
+        _check_shots(shots)
         if not circuit.cregs:
             return {}
-        result = self._run(self._sampler, circuit, shots=shots, seed_simulator=seed)
-        counts: dict[str, int] = result.data(0).get("counts", {"0x0": shots})  # nothing measured: all 0
+        counts = self._counts(self._sampler(noise), circuit, shots, seed)
         outcomes = [int(key, 16) for key in counts]
         repeated = np.repeat(np.arange(len(outcomes)), list(counts.values()))
         order: list[int] = np.random.default_rng(seed).permutation(repeated).tolist()
@@ -70,21 +105,21 @@ class AerSimulator:
             per_register[str(register.name)] = [labels[i] for i in order]
         return per_register
 
-    def qir_results(self, qir: bytes, shots: int, seed: int | None = None) -> dict[str, object]:
+    def qir_results(
+        self, qir: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
+    ) -> dict[str, object]:
         """`microsoft.quantum-results.v2` for a base-profile QIR program: a histogram and every shot.
 
         Each shot's outcome follows the program's output recording (0/1 for a result, a list for an
         array, {"Item1": ...} for a tuple; every result in index order when nothing is recorded).
         Shots are Aer's counts in a (seeded) random order, as for `honeywell_shots`.
         """
-        if shots < 1:
-            raise ValueError(f"shots must be at least 1, got {shots}")
+        _check_shots(shots)
         program = parse_qir(qir)
         circuit = qir_to_circuit(program)
         counts: dict[str, int] = {"0x0": shots}  # nothing measured: every result is 0
         if any(item.operation.name == "measure" for item in circuit.data):
-            result = self._run(self._sampler, circuit, shots=shots, seed_simulator=seed)
-            counts = result.data(0).get("counts", counts)
+            counts = self._counts(self._sampler(noise), circuit, shots, seed)
         groups: dict[str, int] = {}  # display -> group; results nobody records can split one outcome
         outcomes: list[Outcome] = []
         group_counts: list[int] = []
@@ -107,25 +142,52 @@ class AerSimulator:
             "Results": [{"Histogram": histogram, "Shots": [outcomes[group] for group in order]}],
         }
 
-    def _run(self, backend: AerBackend, circuit: QuantumCircuit, **options: object) -> Result:
+    def _sampler(self, noise: NoiseSpec | None) -> _Machine:
+        if noise is None:
+            return self._ideal
+        machine = self._noisy.get(noise)
+        if machine is None:
+            machine = self._noisy[noise] = _Machine.of(noisy_backend(noise))
+        return machine
+
+    def _counts(self, machine: _Machine, circuit: QuantumCircuit, shots: int, seed: int | None) -> dict[str, int]:
+        """Counts keyed by the hex value of all clbits; a circuit that measures nothing reads all zeros."""
+        result = self._run(machine, circuit, shots=shots, seed_simulator=seed)
+        counts: dict[str, int] = result.data(0).get("counts", {"0x0": shots})
+        return counts
+
+    @staticmethod
+    def _run(machine: _Machine, circuit: QuantumCircuit, **options: object) -> Result:
+        """Run as is when the backend knows every instruction; otherwise translate the unknown gates to
+        its own (optimization level 0: the gates stay as written, which the noise model counts on)."""
         try:
-            runnable = circuit if self._runs_as_is(circuit) else transpile(circuit, backend)
+            runnable = (
+                circuit
+                if _runs_as_is(circuit, machine.native)
+                else transpile(circuit, machine.backend, optimization_level=0)
+            )
         except TranspilerError as exc:
             _cannot_run(f"a gate has no definition the simulator can use (opaque?): {exc.message}")
-        result = backend.run(runnable, **options).result()
+        result = machine.backend.run(runnable, **options).result()
         if not result.success:
             _cannot_run(str(result.status))
         return result
 
-    def _runs_as_is(self, circuit: QuantumCircuit) -> bool:
-        """Whether Aer knows every instruction, inside conditional and loop bodies too."""
-        for item in circuit.data:
-            operation = item.operation
-            if str(operation.name) not in self._native:
-                return False
-            if isinstance(operation, ControlFlowOp) and not all(map(self._runs_as_is, operation.blocks)):
-                return False
-        return True
+
+def _runs_as_is(circuit: QuantumCircuit, native: frozenset[str]) -> bool:
+    """Whether the backend knows every instruction, inside conditional and loop bodies too."""
+    for item in circuit.data:
+        operation = item.operation
+        if str(operation.name) not in native:
+            return False
+        if isinstance(operation, ControlFlowOp) and not all(_runs_as_is(block, native) for block in operation.blocks):
+            return False
+    return True
+
+
+def _check_shots(shots: int) -> None:
+    if shots < 1:
+        raise ValueError(f"shots must be at least 1, got {shots}")
 
 
 def _cannot_run(message: str) -> NoReturn:

@@ -39,15 +39,21 @@ class EmbeddedQueueSender:
 
 
 class LocalSimulators:
-    """The providers' machines, on this one: qiskit-aer, producing each target's own output format."""
+    """The providers' machines, on this one: qiskit-aer, producing each target's own output format.
+
+    A noisy target runs with its catalog noise; its IonQ histogram holds measured frequencies.
+    """
 
     def __init__(self, simulator: AerSimulator) -> None:
         self._simulator = simulator
-        self._runners: dict[tuple[str, str], Callable[[bytes, int], bytes]] = {
+        self._runners: dict[tuple[str, str], Callable[[TargetSpec, bytes, int], bytes]] = {
             ("ideal", "ionq.quantum-results.v1"): self._ionq,
             ("ideal", "honeywell.quantum-results.v1"): self._honeywell,
             ("ideal", "microsoft.quantum-results.v2"): self._qir,
             ("ideal", "rigetti.quil-results.v1"): self._rigetti,
+            ("noisy", "ionq.quantum-results.v1"): self._ionq_measured,
+            ("noisy", "honeywell.quantum-results.v1"): self._honeywell,
+            ("noisy", "microsoft.quantum-results.v2"): self._qir,
             ("syntax-check", "honeywell.quantum-results.v1"): self._honeywell_syntax_check,
         }
 
@@ -57,22 +63,26 @@ class LocalSimulators:
             raise UnsupportedFormatError(
                 f"No local {target.engine} simulator produces {route.output_format} for {target.id}."
             )
-        return ProviderOutput(data=runner(program, shots), usage={"shots": float(shots)})
+        return ProviderOutput(data=runner(target, program, shots), usage={"shots": float(shots)})
 
-    def _ionq(self, program: bytes, shots: int) -> bytes:
+    def _ionq(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
         return json.dumps({"histogram": self._simulator.ionq_histogram(program)}).encode()
 
-    def _honeywell(self, program: bytes, shots: int) -> bytes:
-        return json.dumps(self._simulator.honeywell_shots(program, shots)).encode()
+    def _ionq_measured(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+        histogram = self._simulator.ionq_frequencies(program, shots, noise=target.noise)
+        return json.dumps({"histogram": histogram}).encode()
 
-    def _rigetti(self, program: bytes, shots: int) -> bytes:
+    def _honeywell(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+        return json.dumps(self._simulator.honeywell_shots(program, shots, noise=target.noise)).encode()
+
+    def _rigetti(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
         return json.dumps(self._simulator.rigetti_shots(program, shots)).encode()
 
-    def _qir(self, program: bytes, shots: int) -> bytes:
-        return json.dumps(self._simulator.qir_results(program, shots)).encode()
+    def _qir(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+        return json.dumps(self._simulator.qir_results(program, shots, noise=target.noise)).encode()
 
     @staticmethod
-    def _honeywell_syntax_check(program: bytes, shots: int) -> bytes:
+    def _honeywell_syntax_check(target: TargetSpec, program: bytes, shots: int) -> bytes:
         """What a syntax checker returns: every shot of every register all zeros."""
         circuit = parse_qasm2(decode_text(program, "OpenQASM 2 program"))
         return json.dumps({register.name: ["0" * register.size] * shots for register in circuit.cregs}).encode()

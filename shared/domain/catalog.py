@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from shared.domain.errors import UnknownTargetError, UnsupportedFormatError
@@ -29,18 +29,39 @@ class Route(CatalogModel):
     output_format: str
 
 
+class NoiseSpec(CatalogModel):
+    """A machine's published error rates, which a noisy target's emulation applies to every program.
+
+    Gate errors are average gate infidelities (1 - fidelity) of one native one- and two-qubit gate;
+    the readout error is the chance that a measured bit comes out flipped (the published SPAM error).
+    """
+
+    source: str = Field(description="where the figures were published, and when")
+    one_qubit_gate_error: float = Field(ge=0, le=0.5)
+    two_qubit_gate_error: float = Field(ge=0, le=0.5)
+    readout_error: float = Field(ge=0, le=0.5)
+
+
 class TargetSpec(CatalogModel):
     id: str
     description: str
     routes: tuple[Route, ...]
-    engine: Literal["ideal", "syntax-check"] = Field(
-        description="how the provider runs it: an ideal simulator, or a syntax checker returning all zeros"
+    engine: Literal["ideal", "noisy", "syntax-check"] = Field(
+        description="how the provider runs it: an ideal simulator, a noisy emulation of a machine from its "
+        "published error rates (`noise`), or a syntax checker returning all zeros"
     )
+    noise: NoiseSpec | None = None
     max_qubits: int = Field(ge=1)
     default_shots: int = Field(ge=1)
     max_shots: int = Field(ge=1)
     cancels_executing: bool
     average_queue_time: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _noise_only_on_noisy_targets(self) -> TargetSpec:
+        if (self.engine == "noisy") != (self.noise is not None):
+            raise ValueError(f"target {self.id}: a noisy target needs `noise`, and only a noisy target takes it")
+        return self
 
     @property
     def input_formats(self) -> tuple[str, ...]:

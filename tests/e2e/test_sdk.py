@@ -30,6 +30,9 @@ GHZ_QASM2 = (
     "measure q -> c;\n"
 )
 TIMEOUT = 60
+# The noisy targets put a few Bell or GHZ-3 shots outside the ideal outcomes: at most these rates
+# (predicted 0.4-0.6 % and 1.0-1.8 %, see tests/unit/test_noise.py); ideal targets put none there.
+LEAK_RATES = {"quantinuum.sim.h2-1e": 0.007, "ionq.qpu.aria-1": 0.02}
 
 
 def unique(prefix: str) -> str:
@@ -39,6 +42,12 @@ def unique(prefix: str) -> str:
 def five_sigma(shots: int, p: float = 0.5) -> float:
     """Half-width of a 5-sigma band for a binomial count: a correct sampler falls outside ~1 in 3.5 million."""
     return 5 * math.sqrt(shots * p * (1 - p))
+
+
+def leak_bound(shots: int, target: str) -> float:
+    """The most shots outside the ideal outcomes a target gives, bar ~1 run in 3.5 million."""
+    rate = LEAK_RATES.get(target, 0.0)
+    return shots * rate + five_sigma(shots, rate)
 
 
 def assert_bell_probabilities(results: dict[str, Any]) -> None:
@@ -79,7 +88,7 @@ def test_openqasm_is_translated_for_ionq(workspace: Workspace, source: str, inpu
     assert_bell_probabilities(job.get_results())
 
 
-def test_quantinuum_ghz_gives_only_all_zeros_or_all_ones_near_half_each(workspace: Workspace) -> None:
+def test_quantinuum_ghz_gives_all_zeros_or_all_ones_near_half_each(workspace: Workspace) -> None:
     shots = 1000
     target = Quantinuum(workspace=workspace, name="quantinuum.sim.h2-1e")
     job = target.submit(GHZ_QASM2, name=unique("ghz"), shots=shots)
@@ -87,7 +96,7 @@ def test_quantinuum_ghz_gives_only_all_zeros_or_all_ones_near_half_each(workspac
     assert job.details.status == "Succeeded", job.details.error_data
     results = job.get_results()
     counts = Counter(results["c"])
-    assert set(counts) <= {"000", "111"}
+    assert shots - counts["000"] - counts["111"] <= leak_bound(shots, "quantinuum.sim.h2-1e")
     assert sum(counts.values()) == shots
     assert abs(counts["000"] - shots / 2) <= five_sigma(shots)
 
@@ -98,8 +107,21 @@ def test_quantinuum_bell_pair_is_near_fifty_fifty(workspace: Workspace) -> None:
     job = target.submit(BELL_QASM2, name=unique("bell-h2"), shots=shots)
     job.wait_until_completed(timeout_secs=TIMEOUT)
     counts = Counter(job.get_results()["c"])
-    assert set(counts) <= {"00", "11"}
+    assert shots - counts["00"] - counts["11"] <= leak_bound(shots, "quantinuum.sim.h2-1e")
     assert abs(counts["00"] - shots / 2) <= five_sigma(shots)
+
+
+def test_aria_1_is_a_noisy_emulation_returning_measured_frequencies(workspace: Workspace) -> None:
+    shots = 1000
+    job = IonQ(workspace=workspace, name="ionq.qpu.aria-1").submit(BELL_IONQ, name=unique("aria"), shots=shots)
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    assert job.details.status == "Succeeded", job.details.error_data
+    histogram = job.get_results()["histogram"]
+    counts = {key: round(p * shots) for key, p in histogram.items()}
+    assert all(math.isclose(counts[key], p * shots) for key, p in histogram.items())
+    assert sum(counts.values()) == shots
+    assert shots - counts.get("0", 0) - counts.get("3", 0) <= leak_bound(shots, "ionq.qpu.aria-1")
+    assert abs(counts.get("0", 0) - shots / 2) <= five_sigma(shots)
 
 
 def test_get_targets_lists_the_catalog(workspace: Workspace) -> None:
@@ -244,7 +266,7 @@ def test_qiskit_circuits_run_through_the_sdks_qir_path(workspace: Workspace, tar
     job = AzureQuantumProvider(workspace).get_backend(target).run(circuit, shots=shots)
     counts = job.result().get_counts()
     assert workspace.get_job(job.id()).details.input_data_format == "qir.v1"
-    assert set(counts) <= {"00", "11"}
+    assert shots - counts.get("00", 0) - counts.get("11", 0) <= leak_bound(shots, target)
     assert abs(counts.get("00", 0) - shots / 2) <= five_sigma(shots)
 
 

@@ -134,7 +134,13 @@ def test_bad_programs_raise_invalid_program(simulator: AerSimulator, call: Calla
 
 def test_programs_too_large_to_simulate_are_unsupported(simulator: AerSimulator) -> None:
     with pytest.raises(UnsupportedProgramError, match="Insufficient memory"):
-        simulator.ionq_histogram(ionq(50, {"gate": "h", "targets": [49]}))
+        simulator.ionq_histogram(ionq(50, {"gate": "h", "targets": [49]}, {"gate": "t", "targets": [49]}))
+
+
+def test_wide_clifford_programs_get_exact_probabilities_from_the_stabilizer_method(simulator: AerSimulator) -> None:
+    cnots: list[dict[str, object]] = [{"gate": "x", "targets": [q + 1], "controls": [q]} for q in range(49)]
+    histogram = simulator.ionq_histogram(ionq(50, {"gate": "h", "targets": [0]}, *cnots))
+    assert histogram == {"0": pytest.approx(0.5), str(2**50 - 1): pytest.approx(0.5)}
 
 
 def test_opaque_gates_cannot_be_simulated(simulator: AerSimulator) -> None:
