@@ -403,10 +403,14 @@ def test_quantinuum_shots_and_qir_histograms_are_drawn_with_their_own_labels(
 
     page = Portal(browser, host)
     bars = "return Array.from(document.querySelectorAll('svg.histogram .bar-label')).map(t => t.textContent)"
-    for job_id, labels, shots in ((quantinuum, {"0 0", "1 1"}, 100), (qir, {"[0, 0]", "[1, 1]"}, 100)):
+    # h2-1e is a noisy emulation: besides both Bell outcomes it may show a rare leaked one.
+    for job_id, labels, shots, noisy in (
+        (quantinuum, {"0 0", "1 1"}, 100, True),
+        (qir, {"[0, 0]", "[1, 1]"}, 100, False),
+    ):
         page.signed_in(f"#/jobs/{job_id}")
         shown = page.wait(lambda: page.js(bars), f"the histogram of {job_id}")
-        assert set(shown) <= labels and len(shown) >= 1, shown
+        assert labels <= set(shown) if noisy else set(shown) == labels, shown
         assert f"over {shots} shot(s)" in page.text("job-output")
         values = page.js(
             "return Array.from(document.querySelectorAll('svg.histogram .bar-value')).map(t => t.textContent)"
