@@ -163,7 +163,7 @@ def measure(case: Case, simulators: LocalSimulators, submit: Callable[[Case], fl
 
     def provider_step() -> bytes:
         translated = translate_program(case.program, case.input_format, route.provider_format)
-        return simulators.run(case.target, route, translated, SHOTS).data
+        return simulators.run(case.target, route, translated, SHOTS, {}).data
 
     calls: list[Callable[[], object]] = [
         lambda: backend.run(transpile(case.circuit, backend), shots=SHOTS).result(),

@@ -73,6 +73,7 @@ var providerIds = [
   'ionq'
   'quantinuum'
   'rigetti'
+  'microsoft-qc'
 ]
 
 var functionAppName = '${abbrs.functionApp}${resourceToken}'

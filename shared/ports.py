@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from pydantic import JsonValue
 
 from shared.domain.catalog import Route, TargetSpec
 from shared.domain.events import JobEvent
@@ -118,4 +120,6 @@ class ProviderOutput:
 class ProviderBackend(Protocol):
     """Runs a translated program on a target and returns the output in the target's format."""
 
-    def run(self, target: TargetSpec, route: Route, program: bytes, shots: int) -> ProviderOutput: ...
+    def run(
+        self, target: TargetSpec, route: Route, program: bytes, shots: int, params: Mapping[str, JsonValue]
+    ) -> ProviderOutput: ...

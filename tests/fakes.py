@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from pydantic import JsonValue
+
 from shared.domain.catalog import Route, TargetSpec, load_catalog
 from shared.domain.errors import (
     DependencyError,
@@ -224,7 +226,9 @@ class FakeBackend:
         self.error: PermanentJobError | None = None
         self.runs = 0
 
-    def run(self, target: TargetSpec, route: Route, program: bytes, shots: int) -> ProviderOutput:
+    def run(
+        self, target: TargetSpec, route: Route, program: bytes, shots: int, params: Mapping[str, JsonValue]
+    ) -> ProviderOutput:
         self.runs += 1
         if self.error is not None:
             raise self.error

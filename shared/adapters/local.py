@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+
+from pydantic import JsonValue
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.embedded_queue import EmbeddedQueue, OutgoingMessage
+from shared.adapters.estimator import estimate
 from shared.domain.catalog import Route, TargetSpec
 from shared.domain.errors import UnsupportedFormatError
 from shared.domain.messages import Message
 from shared.ports import ProviderOutput
 from shared.programs.formats import decode_text
 from shared.programs.openqasm import parse_qasm2
+from shared.programs.qir import parse_qir
 
 
 class SystemClock:
@@ -46,7 +50,7 @@ class LocalSimulators:
 
     def __init__(self, simulator: AerSimulator) -> None:
         self._simulator = simulator
-        self._runners: dict[tuple[str, str], Callable[[TargetSpec, bytes, int], bytes]] = {
+        self._runners: dict[tuple[str, str], Callable[[TargetSpec, bytes, int, Mapping[str, JsonValue]], bytes]] = {
             ("ideal", "ionq.quantum-results.v1"): self._ionq,
             ("ideal", "honeywell.quantum-results.v1"): self._honeywell,
             ("ideal", "microsoft.quantum-results.v2"): self._qir,
@@ -55,34 +59,43 @@ class LocalSimulators:
             ("noisy", "honeywell.quantum-results.v1"): self._honeywell,
             ("noisy", "microsoft.quantum-results.v2"): self._qir,
             ("syntax-check", "honeywell.quantum-results.v1"): self._honeywell_syntax_check,
+            ("estimator", "microsoft.resource-estimates.v1"): self._estimate,
         }
 
-    def run(self, target: TargetSpec, route: Route, program: bytes, shots: int) -> ProviderOutput:
+    def run(
+        self, target: TargetSpec, route: Route, program: bytes, shots: int, params: Mapping[str, JsonValue]
+    ) -> ProviderOutput:
         runner = self._runners.get((target.engine, route.output_format))
         if runner is None:
             raise UnsupportedFormatError(
                 f"No local {target.engine} simulator produces {route.output_format} for {target.id}."
             )
-        return ProviderOutput(data=runner(target, program, shots), usage={"shots": float(shots)})
+        return ProviderOutput(data=runner(target, program, shots, params), usage={"shots": float(shots)})
 
-    def _ionq(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+    def _ionq(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         return json.dumps({"histogram": self._simulator.ionq_histogram(program)}).encode()
 
-    def _ionq_measured(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+    def _ionq_measured(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         histogram = self._simulator.ionq_frequencies(program, shots, noise=target.noise)
         return json.dumps({"histogram": histogram}).encode()
 
-    def _honeywell(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+    def _honeywell(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         return json.dumps(self._simulator.honeywell_shots(program, shots, noise=target.noise)).encode()
 
-    def _rigetti(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+    def _rigetti(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         return json.dumps(self._simulator.rigetti_shots(program, shots)).encode()
 
-    def _qir(self, target: TargetSpec, program: bytes, shots: int) -> bytes:
+    def _qir(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         return json.dumps(self._simulator.qir_results(program, shots, noise=target.noise)).encode()
 
     @staticmethod
-    def _honeywell_syntax_check(target: TargetSpec, program: bytes, shots: int) -> bytes:
+    def _honeywell_syntax_check(
+        target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]
+    ) -> bytes:
         """What a syntax checker returns: every shot of every register all zeros."""
         circuit = parse_qasm2(decode_text(program, "OpenQASM 2 program"))
         return json.dumps({register.name: ["0" * register.size] * shots for register in circuit.cregs}).encode()
+
+    @staticmethod
+    def _estimate(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
+        return estimate(parse_qir(program), params)

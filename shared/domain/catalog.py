@@ -6,6 +6,8 @@ branches on a provider or target name.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -13,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from shared.domain.errors import UnknownTargetError, UnsupportedFormatError
+from shared.domain.errors import InvalidRequestError, UnknownTargetError, UnsupportedFormatError
 
 
 class CatalogModel(BaseModel):
@@ -42,13 +44,27 @@ class NoiseSpec(CatalogModel):
     readout_error: float = Field(ge=0, le=0.5)
 
 
+JsonType = Literal["integer", "number", "string", "boolean", "array", "object"]
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
 class TargetSpec(CatalogModel):
     id: str
     description: str
     routes: tuple[Route, ...]
-    engine: Literal["ideal", "noisy", "syntax-check"] = Field(
+    engine: Literal["ideal", "noisy", "syntax-check", "estimator"] = Field(
         description="how the provider runs it: an ideal simulator, a noisy emulation of a machine from its "
-        "published error rates (`noise`), or a syntax checker returning all zeros"
+        "published error rates (`noise`), a syntax checker returning all zeros, or a resource estimator"
+    )
+    input_params: dict[str, JsonType] = Field(
+        default_factory=dict, description="inputParams this target takes beyond the catalog's common ones"
     )
     noise: NoiseSpec | None = None
     max_qubits: int = Field(ge=1)
@@ -98,6 +114,26 @@ class ProviderSpec(CatalogModel):
 
 class Catalog(CatalogModel):
     providers: tuple[ProviderSpec, ...]
+    common_input_params: dict[str, JsonType] = Field(
+        description="inputParams every target takes: shots, and what the SDKs send with QIR programs"
+    )
+
+    def check_input_params(self, target: TargetSpec, params: Mapping[str, object]) -> None:
+        """Each inputParams key must be one the target takes, with a value of its JSON type."""
+        schema = {**self.common_input_params, **target.input_params}
+        for key, value in params.items():
+            expected = schema.get(key)
+            if expected is None:
+                raise InvalidRequestError(
+                    f"inputParams.{key} is not a parameter of {target.id}; it takes {', '.join(sorted(schema))}.",
+                    target=f"inputParams.{key}",
+                )
+            is_bool = isinstance(value, bool)
+            if not isinstance(value, _JSON_TYPES[expected]) or (is_bool and expected != "boolean"):
+                raise InvalidRequestError(
+                    f"inputParams.{key} must be a JSON {expected} for {target.id}; got {json.dumps(value)}.",
+                    target=f"inputParams.{key}",
+                )
 
     def provider(self, provider_id: str) -> ProviderSpec:
         for provider in self.providers:

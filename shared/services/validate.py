@@ -28,9 +28,10 @@ def check_request(
     output_format: str | None,
     params: dict[str, JsonValue],
 ) -> Checked:
-    """The target exists, takes these formats, and the shots are in its range (defaulted when absent)."""
+    """The target exists, takes these formats and inputParams, and the shots are in its range (defaulted)."""
     target = p.catalog.target(provider_id, target_id)
     route = check_formats(target, input_format, output_format)
+    p.catalog.check_input_params(target, params)
     return Checked(target, route, _with_shots(params, target))
 
 

@@ -178,13 +178,21 @@ def test_submit_an_ionq_circuit_then_wait_show_and_read_its_histogram(qjobs: Qjo
 def test_submit_openqasm_2_to_quantinuum_with_wait_and_job_params(qjobs: Qjobs, bell_qasm: Path) -> None:
     submit = ["job", "submit", "-t", "quantinuum.sim.h2-1e", "--shots", "40", "--wait", "-o", "json"]
     run = qjobs(
-        *submit, "--job-input-file", str(bell_qasm), "--job-params", '{"seed": 7}', "--job-params", "note=hello"
+        *submit,
+        "--job-input-file",
+        str(bell_qasm),
+        "--job-params",
+        '{"entryPoint": "main"}',
+        "--job-params",
+        "target_profile=Base",
     )
     assert run.code == 0, run.err
     job = run.json()
     assert job["status"] == "Succeeded"
     assert (job["name"], job["providerId"], job["inputDataFormat"]) == ("bell", "quantinuum", "honeywell.openqasm.v1")
-    assert job["inputParams"] == {"shots": 40, "seed": 7, "note": "hello"}
+    assert job["inputParams"] == {"shots": 40, "entryPoint": "main", "target_profile": "Base"}
+    refused = qjobs(*submit, "--job-input-file", str(bell_qasm), "--job-params", "note=hello")
+    assert refused.code != 0 and "inputParams.note is not a parameter of quantinuum.sim.h2-1e" in refused.err
 
     chart = qjobs("job", "output", "-j", job["id"])
     counts = {row[0]: int(row[1]) for row in (line.split() for line in chart.out.splitlines()[1:])}

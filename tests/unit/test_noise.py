@@ -127,7 +127,7 @@ def program(input_format: str, make: Callable[[], QuantumCircuit]) -> bytes:
 def run(spec: TargetSpec, input_format: str, make: Callable[[], QuantumCircuit], shots: int = SHOTS) -> Counter[str]:
     circuit = make()
     route = spec.route_for(input_format)
-    output = LocalSimulators(SIMULATOR).run(spec, route, program(input_format, make), shots)
+    output = LocalSimulators(SIMULATOR).run(spec, route, program(input_format, make), shots, {})
     counts = counts_of(route.output_format, output.data, circuit.num_clbits, shots)
     assert sum(counts.values()) == shots
     return counts
@@ -320,7 +320,7 @@ def test_the_ideal_ionq_simulator_returns_the_exact_probabilities(make: Callable
     spec = target("ionq.simulator")
     circuit = make()
     route = spec.route_for("ionq.circuit.v1")
-    output = LocalSimulators(SIMULATOR).run(spec, route, program("ionq.circuit.v1", make), SHOTS)
+    output = LocalSimulators(SIMULATOR).run(spec, route, program("ionq.circuit.v1", make), SHOTS, {})
     histogram = json.loads(output.data)["histogram"]
     exact = ideal_distribution(circuit)
     assert {format(int(k), f"0{circuit.num_qubits}b"): p for k, p in histogram.items()} == pytest.approx(

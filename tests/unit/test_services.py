@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -19,7 +20,7 @@ from shared.domain.errors import (
 from shared.domain.jobs import JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.domain.query import JobQuery
-from shared.services import execute, intake, manage, sweep
+from shared.services import execute, intake, manage, sweep, validate
 from shared.services.pipeline import Pipeline
 from shared.services.submit import JobSubmission, submit_job
 from tests.fakes import BASE, FakeArtifacts, FakeBackend, FakeClock, FakeSender, make_pipeline
@@ -361,3 +362,29 @@ def test_a_dropped_blob_that_cannot_run_becomes_a_failed_job_that_says_why(
     assert words in job.details.error_data.message
     assert sent(p).sent == []
     assert p.jobs.get(job.id) == job
+
+
+@pytest.mark.parametrize(
+    ("params", "target", "fragment"),
+    [
+        ({"shots": 10, "note": "x"}, "inputParams.note", "inputParams.note is not a parameter of ionq.simulator"),
+        ({"shots": 10, "errorBudget": 0.01}, "inputParams.errorBudget", "not a parameter of ionq.simulator"),
+        ({"shots": 10, "entryPoint": 3}, "inputParams.entryPoint", "must be a JSON string for ionq.simulator; got 3"),
+        ({"shots": True}, "inputParams.shots", "must be a JSON integer"),
+    ],
+)
+def test_input_params_follow_the_targets_schema(params: dict[str, object], target: str, fragment: str) -> None:
+    p = make_pipeline()
+    upload(p, "j1")
+    with pytest.raises(InvalidRequestError, match=re.escape(fragment)) as raised:
+        submit_job(p, "j1", submission(inputParams=params), cause="test")
+    assert raised.value.target == target
+    assert p.jobs.get("j1") is None and sent(p).sent == []
+
+
+def test_the_estimator_takes_its_own_parameters() -> None:
+    p = make_pipeline()
+    checked = validate.check_request(
+        p, "microsoft-qc", "microsoft.estimator", "qir.v1", None, {"errorBudget": 0.01, "qubitParams": {"name": "x"}}
+    )
+    assert checked.route.output_format == "microsoft.resource-estimates.v1"
