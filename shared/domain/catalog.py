@@ -42,6 +42,11 @@ class NoiseSpec(CatalogModel):
     one_qubit_gate_error: float = Field(ge=0, le=0.5)
     two_qubit_gate_error: float = Field(ge=0, le=0.5)
     readout_error: float = Field(ge=0, le=0.5)
+    max_non_clifford_qubits: int = Field(
+        ge=1,
+        description="the widest non-Clifford program the emulation takes: it costs a statevector simulation per "
+        "shot, where a Clifford program runs on the stabilizer method at any width",
+    )
 
 
 JsonType = Literal["integer", "number", "string", "boolean", "array", "object"]

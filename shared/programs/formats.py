@@ -31,8 +31,9 @@ class ProgramInfo:
     num_qubits: int
     num_clbits: int
     gate_count: int
-    # What pricing counts; not part of a summary's identity.
+    # What pricing counts, and whether a stabilizer simulation can run it; not part of a summary's identity.
     size: ProgramSize = field(default_factory=ProgramSize, compare=False)
+    clifford: bool = field(default=False, compare=False)
 
 
 def invalid_program(what: str, diagnostics: Sequence[Diagnostic]) -> InvalidProgramError:

@@ -36,14 +36,18 @@ def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
     if input_format == QIR:
         qir = parse_qir(data)
         size = _size(qir.gate_widths, qir.measurements)
-        return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size)
+        return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size, _is_clifford(qir_to_circuit(qir)))
     if input_format == IONQ_CIRCUIT:
         program = parse_ionq(data)
         widths = [len(gate.qubits) + len(gate.controls) for gate in program.circuit]
-        return ProgramInfo(program.qubits, program.qubits, len(program.circuit), _size(widths, program.qubits))
+        clifford = _is_clifford(ionq_to_circuit(program))
+        return ProgramInfo(
+            program.qubits, program.qubits, len(program.circuit), _size(widths, program.qubits), clifford
+        )
     circuit = load_circuit(data, input_format)
     widths, measured = _gate_widths(circuit)
-    return ProgramInfo(int(circuit.num_qubits), int(circuit.num_clbits), len(widths), _size(widths, measured))
+    size = _size(widths, measured)
+    return ProgramInfo(int(circuit.num_qubits), int(circuit.num_clbits), len(widths), size, _is_clifford(circuit))
 
 
 def translate_program(data: bytes, input_format: str, output_format: str) -> bytes:
@@ -120,6 +124,24 @@ def _gate_widths(circuit: QuantumCircuit) -> tuple[list[int], int]:
         elif operation.name == "measure":
             measured += 1
     return widths, measured
+
+
+# Gates that map Pauli operators to Pauli operators, by their qiskit names.
+_CLIFFORD_GATES = frozenset(
+    {"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap", "iswap", "ecr", "dcx"}
+)
+
+
+def _is_clifford(circuit: QuantumCircuit) -> bool:
+    """Whether every gate, in every block, is a Clifford gate (so a stabilizer simulation can run it)."""
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, ControlFlowOp):
+            if not all(_is_clifford(block) for block in operation.blocks):
+                return False
+        elif isinstance(operation, Gate) and operation.name not in _CLIFFORD_GATES:
+            return False
+    return True
 
 
 def _size(widths: list[int], measurements: int) -> ProgramSize:

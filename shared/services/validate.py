@@ -45,6 +45,16 @@ def check_program(program: bytes, input_format: str, target: TargetSpec) -> Prog
             diagnostics=[found],
             target="inputData",
         )
+    noise = target.noise
+    if noise is not None and not info.clifford and info.num_qubits > noise.max_non_clifford_qubits:
+        found = qubit_limit_diagnostic(program, input_format, info.num_qubits, noise.max_non_clifford_qubits)
+        raise UnsupportedProgramError(
+            f"The program uses {info.num_qubits} qubits and non-Clifford gates; {target.id}'s noisy emulation takes "
+            f"such programs up to {noise.max_non_clifford_qubits} qubits (Clifford programs of any size up to "
+            f"{target.max_qubits}). Run it on an ideal simulator, or reduce its width.",
+            diagnostics=[found],
+            target="inputData",
+        )
     return info
 
 

@@ -388,3 +388,22 @@ def test_the_estimator_takes_its_own_parameters() -> None:
         p, "microsoft-qc", "microsoft.estimator", "qir.v1", None, {"errorBudget": 0.01, "qubitParams": {"name": "x"}}
     )
     assert checked.route.output_format == "microsoft.resource-estimates.v1"
+
+
+def test_a_wide_non_clifford_program_is_refused_by_a_noisy_target_but_a_wide_clifford_one_is_taken() -> None:
+    p = make_pipeline()
+    aria = p.catalog.target("ionq", "ionq.qpu.aria-1")
+    assert aria.noise is not None
+    width = aria.noise.max_non_clifford_qubits + 1
+    ghz = [
+        {"gate": "h", "targets": [0]},
+        *({"gate": "x", "targets": [q], "controls": [q - 1]} for q in range(1, width)),
+    ]
+    wide_clifford = json.dumps({"qubits": width, "circuit": ghz}).encode()
+    assert validate.check_program(wide_clifford, "ionq.circuit.v1", aria).clifford
+    wide_t = json.dumps({"qubits": width, "circuit": [*ghz, {"gate": "t", "targets": [0]}]}).encode()
+    with pytest.raises(UnsupportedProgramError, match="non-Clifford gates") as raised:
+        validate.check_program(wide_t, "ionq.circuit.v1", aria)
+    assert raised.value.diagnostics[0].path == "qubits"
+    simulator = p.catalog.target("ionq", "ionq.simulator")
+    assert not validate.check_program(wide_t, "ionq.circuit.v1", simulator).clifford, "an ideal target takes it"
