@@ -97,7 +97,7 @@ class CosmosJobStore:
         params.append({"name": "@first", "value": query.skip + query.top})
         direction = "DESC" if query.orderby.descending else "ASC"
         sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {_FIELDS[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
-        rows = self._run(sql, params)
+        rows = query_all(self._container, sql, params)
         return [self._load(row) for row in rows[query.skip :]]
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
@@ -111,7 +111,7 @@ class CosmosJobStore:
             {"name": "@status", "value": status.value},
             {"name": "@before", "value": stamp(before)},
         ]
-        return [self._load(row) for row in self._run(sql, params)]
+        return [self._load(row) for row in query_all(self._container, sql, params)]
 
     def count_created_since(self, provider_id: str, since: datetime) -> int:
         sql = (
@@ -123,7 +123,7 @@ class CosmosJobStore:
             {"name": "@provider", "value": provider_id},
             {"name": "@since", "value": stamp(since)},
         ]
-        return int(sum(self._run(sql, params)))
+        return int(sum(query_all(self._container, sql, params)))
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
         sql = (
@@ -136,13 +136,7 @@ class CosmosJobStore:
             {"name": "@since", "value": stamp(since)},
             {"name": "@before", "value": stamp(before)},
         ]
-        return [self._load(row) for row in self._run(sql, params)]
-
-    def _run(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
-        try:
-            return list(self._container.query_items(sql, parameters=params, enable_cross_partition_query=True))
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
+        return [self._load(row) for row in query_all(self._container, sql, params)]
 
     def _document(self, job: Job) -> dict[str, Any]:
         document = job.model_dump(mode="json", by_alias=True)
@@ -174,6 +168,14 @@ def compile_filter(expr: Expr, params: list[dict[str, Any]], fields: Mapping[Que
         return f"NOT ({compile_filter(expr.item, params, fields)})"
     joiner = " AND " if isinstance(expr, AllOf) else " OR "
     return "(" + joiner.join(compile_filter(item, params, fields) for item in expr.items) + ")"
+
+
+def query_all(container: ContainerProxy, sql: str, params: list[dict[str, Any]]) -> list[Any]:
+    """Every row of a cross-partition query (the SDK follows the continuation tokens)."""
+    try:
+        return list(container.query_items(sql, parameters=params, enable_cross_partition_query=True))
+    except CosmosHttpResponseError as error:
+        raise dependency_error(error) from error
 
 
 def dependency_error(error: CosmosHttpResponseError) -> DependencyError:

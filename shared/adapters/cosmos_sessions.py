@@ -17,7 +17,7 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 
-from shared.adapters.cosmos_jobs import compile_filter, dependency_error
+from shared.adapters.cosmos_jobs import compile_filter, dependency_error, query_all
 from shared.adapters.stamps import stamp
 from shared.domain.errors import SessionExistsError, SessionNotFoundError, StaleWriteError
 from shared.domain.query import JobQuery, QueryField
@@ -82,7 +82,7 @@ class CosmosSessionStore:
         params.append({"name": "@first", "value": query.skip + query.top})
         direction = "DESC" if query.orderby.descending else "ASC"
         sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {_FIELDS[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
-        return [self._load(row) for row in self._run(sql, params)[query.skip :]]
+        return [self._load(row) for row in query_all(self._container, sql, params)[query.skip :]]
 
     def idle(self, before: datetime, limit: int) -> list[Session]:
         sql = (
@@ -94,13 +94,7 @@ class CosmosSessionStore:
             {"name": "@workspace", "value": self._workspace},
             {"name": "@before", "value": stamp(before)},
         ]
-        return [self._load(row) for row in self._run(sql, params)]
-
-    def _run(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
-        try:
-            return list(self._container.query_items(sql, parameters=params, enable_cross_partition_query=True))
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
+        return [self._load(row) for row in query_all(self._container, sql, params)]
 
     def _document(self, session: Session) -> dict[str, Any]:
         document = session.model_dump(mode="json", by_alias=True)
