@@ -77,7 +77,7 @@ def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
     try:
         program = message.program or p.artifacts.get(container, TRANSLATED_BLOB, max_bytes=p.limits.max_input_bytes * 4)
         route = target.route_for(job.details.input_data_format)
-        output = backend.run(target, route, program, job.shots or target.default_shots, job.details.input_params)
+        output = backend.run(target, route, program, p.shots(job), job.details.input_params)
     except PermanentJobError as error:
         outcome = JobOutcome(
             job_id=job.id,
