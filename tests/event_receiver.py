@@ -27,13 +27,14 @@ class Received:
 class EventReceiver:
     """Answers the CloudEvents validation handshake and takes structured CloudEvents (or Event Grid batches).
 
-    `fail_first` makes the first N deliveries of every event fail with 503, to exercise retries.
+    `fail_first` makes the first N deliveries of every event fail with `refuse_with` (503 by default).
     """
 
     secret: str
     port: int = field(default_factory=free_port)
     allow_origin: bool = True
     fail_first: int = 0
+    refuse_with: int = 503
     received: list[Received] = field(default_factory=list)
     handshakes: list[str] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
@@ -84,7 +85,7 @@ def event_receiver(receiver: EventReceiver) -> Iterator[EventReceiver]:
                 if any(receiver.refused.get(i, 0) < receiver.fail_first for i in ids):
                     for i in ids:
                         receiver.refused[i] = receiver.refused.get(i, 0) + 1
-                    self.send_response(503)
+                    self.send_response(receiver.refuse_with)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return

@@ -144,6 +144,8 @@ class LocalHost:
             self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self.webhooks is not None:
+            self.webhooks.close()
 
     def wait(self) -> None:
         self._stop.wait()

@@ -15,8 +15,9 @@ import requests
 from azure.core.credentials import AzureKeyCredential
 
 from shared.adapters.eventgrid_publisher import EventGridTopicPublisher
+from shared.adapters.webhooks import WebhookDispatcher
 from shared.domain.errors import DependencyError
-from shared.domain.events import JOB_STATUS_CHANGED, pending_events
+from shared.domain.events import JOB_STATUS_CHANGED, JobEvent, pending_events
 from shared.domain.jobs import JobStatus
 from tests.e2e.helpers import Api, ionq_job_body
 from tests.event_receiver import EventReceiver, event_receiver
@@ -155,3 +156,50 @@ def test_the_event_grid_publisher_fails_fast_and_transient_when_the_topic_is_unr
     with pytest.raises(DependencyError):
         publisher.publish(pending_events(job, "w", "https://h/api/j1"))
     assert time.monotonic() - started < 15
+
+
+def dispatcher(tmp_path: Path, *subscribers: str, max_attempts: int = 8) -> WebhookDispatcher:
+    return WebhookDispatcher(
+        tmp_path / "events.sqlite3", subscribers, SECRET, max_attempts=max_attempts, first_backoff=0.01
+    )
+
+
+def job_events(job_id: str, changes: int) -> list[JobEvent]:
+    job = new_job(job_id, created=T0)
+    for n in range(changes):
+        status = (JobStatus.EXECUTING, JobStatus.SUCCEEDED)[n]
+        job = job.transition_to(status, at=T0, cause="test")
+    return pending_events(job, "w", f"https://h/api/{job_id}")
+
+
+def deliver_until_settled(webhooks: WebhookDispatcher, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while webhooks.pending() and time.monotonic() < deadline:
+        webhooks.deliver_due()
+        time.sleep(0.02)
+
+
+def test_a_refused_event_is_dead_lettered_at_once_and_its_jobs_next_events_go_on(tmp_path: Path) -> None:
+    with event_receiver(EventReceiver(SECRET, fail_first=10**6, refuse_with=400)) as refuser:
+        webhooks = dispatcher(tmp_path, refuser.url)
+        webhooks.publish(job_events("j1", 2))
+        deliver_until_settled(webhooks)
+        assert webhooks.pending() == 0
+        assert webhooks.dead_letters() == [(refuser.url, f"j1:{n}", "HTTP 400") for n in range(3)]
+        assert set(refuser.refused.values()) == {1}, "a 400 is not retried"
+        webhooks.close()
+
+
+def test_an_event_that_keeps_failing_is_dead_lettered_after_its_attempts_and_later_events_go_on(tmp_path: Path) -> None:
+    with event_receiver(EventReceiver(SECRET, fail_first=2)) as flaky:
+        webhooks = dispatcher(tmp_path, flaky.url, max_attempts=2)
+        webhooks.publish(job_events("j1", 1))
+        deliver_until_settled(webhooks)
+        assert [dead[1] for dead in webhooks.dead_letters()] == ["j1:0", "j1:1"], "two 503s use up both attempts"
+        flaky.fail_first = 0  # the subscriber recovers
+        webhooks.publish(job_events("j2", 0))
+        deliver_until_settled(webhooks)
+        webhooks.publish(job_events("j2", 1))  # the same first event again (deduplicated), then the next
+        deliver_until_settled(webhooks)
+        assert [e["id"] for e in flaky.events("j2")] == ["j2:0", "j2:1"]
+        webhooks.close()
