@@ -108,7 +108,7 @@ class AerSimulator:
     def qir_results(
         self, qir: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
     ) -> dict[str, object]:
-        """`microsoft.quantum-results.v2` for a base-profile QIR program: a histogram and every shot.
+        """`microsoft.quantum-results.v2` for a QIR program (base or adaptive profile): a histogram and every shot.
 
         Each shot's outcome follows the program's output recording (0/1 for a result, a list for an
         array, {"Item1": ...} for a tuple; every result in index order when nothing is recorded).
@@ -118,7 +118,7 @@ class AerSimulator:
         program = parse_qir(qir)
         circuit = qir_to_circuit(program)
         counts: dict[str, int] = {"0x0": shots}  # nothing measured: every result is 0
-        if any(item.operation.name == "measure" for item in circuit.data):
+        if _measures(circuit):
             counts = self._counts(self._sampler(noise), circuit, shots, seed)
         groups: dict[str, int] = {}  # display -> group; results nobody records can split one outcome
         outcomes: list[Outcome] = []
@@ -183,6 +183,15 @@ def _runs_as_is(circuit: QuantumCircuit, native: frozenset[str]) -> bool:
         if isinstance(operation, ControlFlowOp) and not all(_runs_as_is(block, native) for block in operation.blocks):
             return False
     return True
+
+
+def _measures(circuit: QuantumCircuit) -> bool:
+    """Whether the circuit measures anything, inside conditional blocks too."""
+    return any(
+        item.operation.name == "measure"
+        or (isinstance(item.operation, ControlFlowOp) and any(map(_measures, item.operation.blocks)))
+        for item in circuit.data
+    )
 
 
 def _check_shots(shots: int) -> None:

@@ -22,6 +22,9 @@ class CatalogModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
 
+QirProfile = Literal["base", "adaptive"]
+
+
 class Route(CatalogModel):
     """A way through a target: these input formats are translated to `provider_format`, which the
     provider runs, and the job's output is in `output_format`."""
@@ -29,6 +32,12 @@ class Route(CatalogModel):
     input_formats: tuple[str, ...]
     provider_format: str
     output_format: str
+    qir_profiles: tuple[QirProfile, ...] = Field(
+        default=("base",),
+        min_length=1,
+        description="the QIR profiles a qir.v1 program may use on this route: base (straight-line) or also "
+        "adaptive (measurement results read back and branched on)",
+    )
 
 
 class NoiseSpec(CatalogModel):

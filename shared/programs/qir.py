@@ -1,4 +1,4 @@
-"""QIR (`qir.v1`, LLVM text or bitcode, base profile): safe parsing, circuits and output records.
+"""QIR (`qir.v1`, LLVM text or bitcode, base and adaptive profile): safe parsing, circuits and output records.
 
 pyqir can crash the interpreter on unusual input, so QIR is parsed in a child process
 (`qir_worker.py`, run as a script) that returns a plain JSON description; a crash, hang or
@@ -7,6 +7,11 @@ resource overrun there is an InvalidProgramError here, and this process carries 
 Output records follow the QIR output schema: `tuple_record_output(n)` and `array_record_output(n)`
 open a container of the next n records, `result_record_output(r)` records one result. Several
 top-level records are read as a tuple; a program that records nothing outputs all its results.
+
+Adaptive-profile programs (measurement results read back, forward branches that nest as if/else,
+the i1/integer computation on read results that Adaptive_RI allows) become circuits with
+`if_else` blocks whose conditions are expressions on result bits; loops, integer arithmetic and
+integer output are refused by the parser with the instruction's position.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from qiskit import QuantumCircuit
+from qiskit.circuit import Clbit
+from qiskit.circuit.classical import expr
 from qiskit.circuit.library import (
     CCXGate,
     CXGate,
@@ -48,6 +56,7 @@ from qiskit.circuit.library import (
     ZGate,
 )
 
+from shared.domain.catalog import QirProfile
 from shared.domain.errors import Diagnostic, InvalidProgramError, TransientJobError, UnsupportedProgramError
 
 from .formats import decode_text, invalid_program
@@ -64,6 +73,7 @@ _BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 _LLVM_POSITION = re.compile(r"[^\n]*?:(\d+):(\d+): error: ([^\n]*)")
 
 Outcome: TypeAlias = int | list["Outcome"] | dict[str, "Outcome"]
+_CACHED_PARSES = 8
 
 _GATES = {
     "h": HGate,
@@ -105,6 +115,29 @@ class QirOperation(_Description):
     results: tuple[int, ...]
 
 
+class QirCondition(_Description):
+    """A condition on result bits: exactly one of a result id, a negation, a conjunction, a disjunction or a xor."""
+
+    result: int | None = None
+    not_: QirCondition | None = Field(None, alias="not")
+    and_: tuple[QirCondition, QirCondition] | None = Field(None, alias="and")
+    or_: tuple[QirCondition, QirCondition] | None = Field(None, alias="or")
+    xor: tuple[QirCondition, QirCondition] | None = None
+
+
+class QirBranch(_Description):
+    """`if` the condition holds run `then`, otherwise `else` (a nested body each)."""
+
+    if_: QirCondition = Field(alias="if")
+    then: tuple[QirItem, ...]
+    else_: tuple[QirItem, ...] = Field(alias="else")
+
+
+QirItem: TypeAlias = QirOperation | QirBranch
+QirCondition.model_rebuild()
+QirBranch.model_rebuild()
+
+
 class QirRecord(_Description):
     """One output recording call, flat, in program order."""
 
@@ -117,10 +150,11 @@ class QirRecord(_Description):
 class _WorkerProgram(_Description):
     entry_point: str
     profile: str | None
+    required_profile: QirProfile
     qir_major_version: int | None
     num_qubits: int
     num_results: int
-    operations: tuple[QirOperation, ...]
+    body: tuple[QirItem, ...]
     output: tuple[QirRecord, ...]
 
 
@@ -156,16 +190,26 @@ OutputNode: TypeAlias = ResultNode | ContainerNode
 
 @dataclass(frozen=True)
 class QirProgram:
-    """A parsed base-profile QIR entry point: sizes, gates in order, and the output structure."""
+    """A parsed QIR entry point: sizes, gates and branches in order, and the output structure.
+
+    `profile` is what the program declares (`qir_profiles`); `required_profile` what it uses:
+    "adaptive" when it reads a measurement result or branches on a run-time value.
+    """
 
     entry_point: str
     profile: str | None
+    required_profile: QirProfile
     num_qubits: int
     num_results: int
-    operations: tuple[QirOperation, ...]
+    body: tuple[QirItem, ...]
     output: OutputNode | None  # None: nothing is recorded, the output is every result in index order
     parse_seconds: float  # in the child: parse and walk
     wall_seconds: float  # in this process: child start, parse, reply
+
+    @property
+    def operations(self) -> tuple[QirOperation, ...]:
+        """Every operation of the program, both sides of each branch included, in program order."""
+        return tuple(_flatten(self.body))
 
     @property
     def gate_count(self) -> int:
@@ -189,7 +233,21 @@ class QirProgram:
 
 
 def parse_qir(data: bytes, *, timeout: float = PARSE_TIMEOUT, worker: Sequence[str] | None = None) -> QirProgram:
-    """Parse and validate QIR text or bitcode in a child process; `worker` replaces its command line."""
+    """Parse and validate QIR text or bitcode in a child process; `worker` replaces its command line.
+
+    The last few programs parsed are remembered (by digest), so submit's checks share one parse.
+    """
+    if worker is None:
+        return _parse_remembered(data, timeout)
+    return _parse(data, timeout, worker)
+
+
+@lru_cache(maxsize=_CACHED_PARSES)
+def _parse_remembered(data: bytes, timeout: float) -> QirProgram:
+    return _parse(data, timeout, None)
+
+
+def _parse(data: bytes, timeout: float, worker: Sequence[str] | None) -> QirProgram:
     text = ""
     if not data.startswith(_BITCODE_MAGIC):
         text = decode_text(data, QIR_PROGRAM)  # a positioned diagnostic for a bad byte
@@ -227,10 +285,26 @@ def parse_qir(data: bytes, *, timeout: float = PARSE_TIMEOUT, worker: Sequence[s
 
 
 def qir_to_circuit(program: QirProgram) -> QuantumCircuit:
-    """The program as a circuit: qubit i is qubit i, result r is clbit r (mresetz: measure, then reset)."""
+    """The program as a circuit: qubit i is qubit i, result r is clbit r (mresetz: measure, then reset);
+    a branch is an `if_else` (or `if_test`) on its condition over result bits, nested as in the program."""
     circuit = QuantumCircuit(program.num_qubits, program.num_results)
-    for op in program.operations:
-        if op.name in _GATES:
+    _append(circuit, program.body)
+    return circuit
+
+
+def _append(circuit: QuantumCircuit, body: Sequence[QirItem]) -> None:
+    for op in body:
+        if isinstance(op, QirBranch):
+            condition = _condition(circuit, op.if_)
+            if not op.else_:
+                with circuit.if_test(condition):
+                    _append(circuit, op.then)
+                continue
+            with circuit.if_test(condition) as otherwise:
+                _append(circuit, op.then)
+            with otherwise:
+                _append(circuit, op.else_)
+        elif op.name in _GATES:
             circuit.append(_GATES[op.name](*op.params), list(op.qubits))
         elif op.name in ("m", "mz", "mresetz"):
             circuit.measure(op.qubits[0], op.results[0])
@@ -240,7 +314,38 @@ def qir_to_circuit(program: QirProgram) -> QuantumCircuit:
             circuit.reset(op.qubits[0])
         else:  # barrier: QIR's takes no qubits
             circuit.barrier()
-    return circuit
+
+
+def _condition(circuit: QuantumCircuit, condition: QirCondition) -> tuple[Clbit, int] | expr.Expr:
+    """A single result (or its negation) as qiskit's (clbit, value) test; anything else as an expression."""
+    if condition.result is not None:
+        return (circuit.clbits[condition.result], 1)
+    if condition.not_ is not None and condition.not_.result is not None:
+        return (circuit.clbits[condition.not_.result], 0)
+    return _expression(circuit, condition)
+
+
+def _expression(circuit: QuantumCircuit, condition: QirCondition) -> expr.Expr:
+    if condition.result is not None:
+        return expr.lift(circuit.clbits[condition.result])
+    if condition.not_ is not None:
+        return expr.logic_not(_expression(circuit, condition.not_))
+    if condition.and_ is not None:
+        return expr.logic_and(*(_expression(circuit, c) for c in condition.and_))
+    if condition.or_ is not None:
+        return expr.logic_or(*(_expression(circuit, c) for c in condition.or_))
+    if condition.xor is not None:
+        return expr.bit_xor(*(_expression(circuit, c) for c in condition.xor))
+    raise _unsafe("the parser process gave a branch condition with no operator")
+
+
+def _flatten(body: Sequence[QirItem]) -> Iterator[QirOperation]:
+    for item in body:
+        if isinstance(item, QirBranch):
+            yield from _flatten(item.then)
+            yield from _flatten(item.else_)
+        else:
+            yield item
 
 
 def display_outcome(value: Outcome) -> str:
@@ -271,9 +376,10 @@ def _program(raw: _WorkerProgram, seconds: float, wall: float) -> QirProgram:
     return QirProgram(
         entry_point=raw.entry_point,
         profile=raw.profile,
+        required_profile=raw.required_profile,
         num_qubits=raw.num_qubits,
         num_results=raw.num_results,
-        operations=raw.operations,
+        body=raw.body,
         output=_output_tree(raw.output),
         parse_seconds=seconds,
         wall_seconds=wall,

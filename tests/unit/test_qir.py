@@ -522,14 +522,14 @@ def test_empty_and_non_utf8_text_are_invalid() -> None:
     assert caught.value.diagnostics[0].line == 2
 
 
-def test_adaptive_program_reading_results_is_unsupported() -> None:
+def test_adaptive_program_reading_results_is_accepted() -> None:
     source = (
         QASM3_HEADER
         + "qubit[2] q;\nbit[2] c;\nh q[0];\nc[0] = measure q[0];\nif (c[0]) x q[1];\nc[1] = measure q[1];\n"
     )
-    with pytest.raises(UnsupportedProgramError, match="adaptive profile") as caught:
-        inspect_program(qdk_text(source, TargetProfile.Adaptive_RI), QIR)
-    assert "adaptive_profile" in caught.value.message
+    program = parse_qir(qdk_text(source, TargetProfile.Adaptive_RI))
+    assert program.profile == "adaptive_profile"
+    assert program.required_profile == "adaptive"
 
 
 BRANCHING_BODY = """entry:
@@ -538,16 +538,16 @@ then:
   call void @__quantum__qis__x__body(ptr null)
   br label %done
 done:
+  call void @__quantum__qis__mz__body(ptr null, ptr null)
   ret i64 0
 """
 
 
-def test_conditional_branch_names_the_profile() -> None:
-    data = ll(BRANCHING_BODY, profile="custom")
-    with pytest.raises(UnsupportedProgramError, match="conditional branch") as caught:
-        inspect_program(data, QIR)
-    assert "adaptive profile" in caught.value.message
-    assert "'custom'" in caught.value.message
+def test_a_constant_branch_keeps_the_side_taken(simulator: AerSimulator) -> None:
+    data = ll(BRANCHING_BODY, profile="custom", results=1)
+    assert [op.name for op in parse_qir(data).operations] == ["x", "mz"]
+    histogram, _ = results_of(simulator.qir_results(data, shots=20, seed=1))
+    assert histogram == [{"Outcome": [1], "Display": "[1]", "Count": 20}]
 
 
 def test_read_result_body_is_adaptive() -> None:
@@ -555,8 +555,7 @@ def test_read_result_body_is_adaptive() -> None:
         "entry:\n  call void @__quantum__qis__mz__body(ptr null, ptr null)\n"
         "  %r = call i1 @__quantum__qis__read_result__body(ptr null)\n  ret i64 0\n"
     )
-    with pytest.raises(UnsupportedProgramError, match=r"adaptive profile .*not supported yet"):
-        inspect_program(ll(body), QIR)
+    assert parse_qir(ll(body)).required_profile == "adaptive"
 
 
 @pytest.mark.parametrize(
