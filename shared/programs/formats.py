@@ -34,6 +34,8 @@ class ProgramInfo:
     # What pricing counts, and whether a stabilizer simulation can run it; not part of a summary's identity.
     size: ProgramSize = field(default_factory=ProgramSize, compare=False)
     clifford: bool = field(default=False, compare=False)
+    # The QIR profile the program needs: "adaptive" when it reads results back or branches on them.
+    profile: str = field(default="base", compare=False)
 
 
 def invalid_program(what: str, diagnostics: Sequence[Diagnostic]) -> InvalidProgramError:

@@ -235,7 +235,8 @@ class QirProgram:
 def parse_qir(data: bytes, *, timeout: float = PARSE_TIMEOUT, worker: Sequence[str] | None = None) -> QirProgram:
     """Parse and validate QIR text or bitcode in a child process; `worker` replaces its command line.
 
-    The last few programs parsed are remembered (by digest), so submit's checks share one parse.
+    The last few programs parsed are remembered, so the steps that read one program in a process
+    (validate, translate, run on the local host) share one parse.
     """
     if worker is None:
         return _parse_remembered(data, timeout)

@@ -36,7 +36,8 @@ def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
     if input_format == QIR:
         qir = parse_qir(data)
         size = _size(qir.gate_widths, qir.measurements)
-        return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size, _is_clifford(qir_to_circuit(qir)))
+        clifford = _is_clifford(qir_to_circuit(qir))
+        return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size, clifford, qir.required_profile)
     if input_format == IONQ_CIRCUIT:
         program = parse_ionq(data)
         widths = [len(gate.qubits) + len(gate.controls) for gate in program.circuit]

@@ -10,8 +10,6 @@ from pydantic.alias_generators import to_camel
 from shared.domain.catalog import Route, TargetSpec, check_formats
 from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
 from shared.programs import ProgramInfo, inspect_program, qubit_limit_diagnostic
-from shared.programs.formats import QIR
-from shared.programs.qir import parse_qir
 from shared.services.pipeline import Pipeline
 
 
@@ -40,20 +38,19 @@ def check_request(
 def check_program(program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
     """The program parses, is valid in its format, and fits on the target."""
     info = inspect_program(program, input_format)
-    if input_format == QIR:
-        profiles = target.route_for(input_format).qir_profiles
-        needed = parse_qir(program).required_profile  # the parse inspect_program just made, remembered
-        if needed not in profiles:
-            message = (
-                f"the program needs the QIR {needed} profile (it reads measurement results back or branches on "
-                f"them); {target.id} runs QIR in the {', '.join(profiles)} profile only"
-            )
-            raise UnsupportedProgramError(
-                f"{message[0].upper()}{message[1:]}. Submit it to a target that supports the {needed} profile, "
-                "or compile it for the base profile.",
-                diagnostics=[Diagnostic(code="QirProfileNotSupported", message=message)],
-                target="inputData",
-            )
+    profiles = target.route_for(input_format).qir_profiles  # ("base",) unless a QIR route allows more
+    needed = info.profile
+    if needed not in profiles:
+        message = (
+            f"the program needs the QIR {needed} profile (it reads measurement results back or branches on "
+            f"them); {target.id} runs QIR in the {', '.join(profiles)} profile only"
+        )
+        raise UnsupportedProgramError(
+            f"{message[0].upper()}{message[1:]}. Submit it to a target that supports the {needed} profile, "
+            "or compile it for the base profile.",
+            diagnostics=[Diagnostic(code="QirProfileNotSupported", message=message)],
+            target="inputData",
+        )
     if info.num_qubits > target.max_qubits:
         found = qubit_limit_diagnostic(program, input_format, info.num_qubits, target.max_qubits)
         raise UnsupportedProgramError(
