@@ -13,6 +13,7 @@ from shared.api.http import (
     json_response,
     parse_body,
 )
+from shared.domain.catalog import TargetSpec
 from shared.domain.jobs import Job
 from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
 from shared.services import manage, sessions, validate
@@ -182,7 +183,7 @@ def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
                     "currentAvailability": "Available",
                     "averageQueueTime": t.average_queue_time,
                     "numQubits": t.max_qubits,
-                    "metadata": {"description": t.description, "inputFormats": list(t.input_formats)},
+                    "metadata": _target_metadata(t),
                 }
                 for t in provider.targets
             ],
@@ -190,6 +191,23 @@ def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
         for provider in ctx.pipeline.catalog.providers
     ]
     return json_response({"value": providers, "nextLink": None})
+
+
+def _target_metadata(target: TargetSpec) -> dict[str, JsonValue]:
+    """What a user choosing a target needs: formats, its own inputParams, QIR profiles, and noise if emulated."""
+    formats: list[JsonValue] = list(target.input_formats)
+    profiles: list[JsonValue] = [*sorted({profile for route in target.routes for profile in route.qir_profiles})]
+    parameters: list[JsonValue] = [*sorted(target.input_params)]
+    metadata: dict[str, JsonValue] = {
+        "description": target.description,
+        "inputFormats": formats,
+        "inputParams": parameters,
+        "qirProfiles": profiles,
+    }
+    if target.noise is not None:
+        metadata["emulation"] = "local noisy emulation from published error rates"
+        metadata["noise"] = target.noise.model_dump(mode="json", by_alias=True)
+    return metadata
 
 
 @endpoint

@@ -130,6 +130,21 @@ def test_get_targets_lists_the_catalog(workspace: Workspace) -> None:
     assert workspace.get_targets("quantinuum.sim.h2-1e").name == "quantinuum.sim.h2-1e"
 
 
+def test_provider_status_says_which_targets_are_noisy_emulations_and_what_they_take(
+    workspace: Workspace, host: LocalHostProcess
+) -> None:
+    status = requests.get(
+        f"{host.workspace_url}/providerStatus", headers={"x-ms-quantum-api-key": API_KEY}, timeout=10
+    ).json()
+    metadata = {t["id"]: t["metadata"] for p in status["value"] for t in p["targets"]}
+    aria = metadata["ionq.qpu.aria-1"]
+    assert aria["emulation"] == "local noisy emulation from published error rates"
+    assert aria["noise"]["twoQubitGateError"] == 0.004 and "IonQ" in aria["noise"]["source"]
+    assert "emulation" not in metadata["ionq.simulator"]
+    assert metadata["quantinuum.sim.h2-1e"]["qirProfiles"] == ["adaptive", "base"]
+    assert metadata["microsoft.estimator"]["inputParams"][:2] == ["constraints", "distillationUnitSpecifications"]
+
+
 def test_get_job_of_an_unknown_id_raises_not_found(workspace: Workspace) -> None:
     with pytest.raises(ResourceNotFoundError):
         workspace.get_job(str(uuid.uuid4()))
