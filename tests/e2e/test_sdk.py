@@ -323,3 +323,6 @@ def test_a_qsharp_program_compiled_with_qdk_runs_as_qir(workspace: Workspace, ta
     shots_list = job.get_results_shots()
     assert len(shots_list) == shots
     assert sum(shot not in {(0, 0), (1, 1)} for shot in shots_list) <= leak_bound(shots, target)
+    histogram = workspace.get_job(job.id).get_results_histogram()
+    assert sum(entry["count"] for entry in histogram.values()) == shots
+    assert histogram["(0, 0)"]["outcome"] == (0, 0) and histogram["(1, 1)"]["outcome"] == (1, 1)
