@@ -9,27 +9,11 @@ import uuid
 import pytest
 from azure.quantum import Workspace
 
+from tests.unit.test_qir_adaptive import QSHARP
+
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 60
-TELEPORT_PLUS = """
-operation TeleportPlus() : (Result, Result, Result) {
-    use (message, here, there) = (Qubit(), Qubit(), Qubit());
-    H(message);
-    H(here);
-    CNOT(here, there);
-    CNOT(message, here);
-    H(message);
-    let m1 = M(message);
-    let m2 = M(here);
-    if m1 == One { Z(there); }
-    if m2 == One { X(there); }
-    H(there);
-    let r = M(there);
-    ResetAll([message, here, there]);
-    (m1, m2, r)
-}
-"""
 # Ideally r is always 0; the emulation's gate errors and 0.15 % readout flips make r = 1 in well
 # under 1 % of shots (four two-qubit-sized error chances and one readout): 3 % is a generous bound.
 MAX_WRONG_RATE = 0.03
@@ -39,7 +23,7 @@ def test_an_adaptive_qsharp_program_runs_on_the_h2_emulator(workspace: Workspace
     from qdk import qsharp  # process-global: test_sdk.py's QIR test sets the base profile itself
 
     qsharp.init(target_profile=qsharp.TargetProfile.Adaptive_RI)
-    qsharp.eval(TELEPORT_PLUS)
+    qsharp.eval(QSHARP)
     shots = 1000
     target = workspace.get_targets("quantinuum.sim.h2-1e")
     job = target.submit(qsharp.compile("TeleportPlus()"), name=f"adaptive-{uuid.uuid4().hex[:8]}", shots=shots)
