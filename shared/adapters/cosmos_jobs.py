@@ -9,23 +9,16 @@ paged by the SDK's continuation tokens underneath.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy
-from azure.cosmos.exceptions import (
-    CosmosAccessConditionFailedError,
-    CosmosHttpResponseError,
-    CosmosResourceExistsError,
-    CosmosResourceNotFoundError,
-)
 
+from shared.adapters.cosmos_documents import CosmosDocuments
 from shared.adapters.stamps import stamp
-from shared.domain.errors import DependencyError, JobExistsError, JobNotFoundError, StaleWriteError
+from shared.domain.errors import JobExistsError, JobNotFoundError
 from shared.domain.jobs import Job, JobStatus
-from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
+from shared.domain.query import JobQuery, QueryField
 
 PARTITION_KEY_PATH = "/id"
 _FIELDS = {
@@ -38,67 +31,29 @@ _FIELDS = {
     QueryField.CREATION_TIME: "c.creationStamp",
     QueryField.SESSION_ID: "c.details.sessionId",
 }
-_OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
+_OUTSIDE_SESSIONS = "(NOT IS_DEFINED(c.details.sessionId) OR IS_NULL(c.details.sessionId))"
 
 
 class CosmosJobStore:
     def __init__(self, container: ContainerProxy, workspace: str) -> None:
-        self._container = container
-        self._workspace = workspace
+        self._documents = CosmosDocuments(container, workspace, "Job", JobExistsError, JobNotFoundError)
 
     def create(self, job: Job) -> Job:
-        try:
-            stored = self._container.create_item(self._document(job))
-        except CosmosResourceExistsError:
-            raise JobExistsError(f"Job '{job.id}' already exists.", target="jobId") from None
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
-        return self._load(stored)
+        return self._load(self._documents.create(self._document(job)))
 
     def get(self, job_id: str) -> Job | None:
-        try:
-            return self._load(self._container.read_item(job_id, partition_key=job_id))
-        except CosmosResourceNotFoundError:
-            return None
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
+        document = self._documents.read(job_id)
+        return None if document is None else self._load(document)
 
     def replace(self, job: Job) -> Job:
-        if job.etag is None:
-            raise StaleWriteError(f"Job '{job.id}' was not read from this store; read it before writing.")
-        try:
-            stored = self._container.replace_item(
-                job.id, self._document(job), etag=job.etag, match_condition=MatchConditions.IfNotModified
-            )
-        except CosmosAccessConditionFailedError:
-            raise StaleWriteError(f"Job '{job.id}' changed since it was read.") from None
-        except CosmosResourceNotFoundError:
-            raise JobNotFoundError(f"Job '{job.id}' does not exist.", target="jobId") from None
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
-        return self._load(stored)
+        return self._load(self._documents.replace(self._document(job), job.etag))
 
     def delete(self, job_id: str) -> bool:
-        try:
-            self._container.delete_item(job_id, partition_key=job_id)
-        except CosmosResourceNotFoundError:
-            return False
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
-        return True
+        return self._documents.delete(job_id)
 
     def query(self, query: JobQuery) -> list[Job]:
-        params: list[dict[str, Any]] = [{"name": "@workspace", "value": self._workspace}]
-        where = "c.workspace = @workspace"
-        if query.top_level:
-            where += " AND (NOT IS_DEFINED(c.details.sessionId) OR IS_NULL(c.details.sessionId))"
-        if query.filter is not None:
-            where += f" AND {compile_filter(query.filter, params, _FIELDS)}"
-        params.append({"name": "@first", "value": query.skip + query.top})
-        direction = "DESC" if query.orderby.descending else "ASC"
-        sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {_FIELDS[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
-        rows = query_all(self._container, sql, params)
-        return [self._load(row) for row in rows[query.skip :]]
+        rows = self._documents.page(query, _FIELDS, _OUTSIDE_SESSIONS if query.top_level else None)
+        return [self._load(row) for row in rows]
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
         sql = (
@@ -107,11 +62,11 @@ class CosmosJobStore:
         )
         params: list[dict[str, Any]] = [
             {"name": "@limit", "value": limit},
-            {"name": "@workspace", "value": self._workspace},
+            {"name": "@workspace", "value": self._documents.workspace},
             {"name": "@status", "value": status.value},
             {"name": "@before", "value": stamp(before)},
         ]
-        return [self._load(row) for row in query_all(self._container, sql, params)]
+        return [self._load(row) for row in self._documents.rows(sql, params)]
 
     def count_created_since(self, provider_id: str, since: datetime) -> int:
         sql = (
@@ -119,11 +74,11 @@ class CosmosJobStore:
             " AND c.creationStamp >= @since"
         )
         params: list[dict[str, Any]] = [
-            {"name": "@workspace", "value": self._workspace},
+            {"name": "@workspace", "value": self._documents.workspace},
             {"name": "@provider", "value": provider_id},
             {"name": "@since", "value": stamp(since)},
         ]
-        return int(sum(query_all(self._container, sql, params)))
+        return int(sum(self._documents.rows(sql, params)))
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
         sql = (
@@ -132,17 +87,17 @@ class CosmosJobStore:
         )
         params: list[dict[str, Any]] = [
             {"name": "@limit", "value": limit},
-            {"name": "@workspace", "value": self._workspace},
+            {"name": "@workspace", "value": self._documents.workspace},
             {"name": "@since", "value": stamp(since)},
             {"name": "@before", "value": stamp(before)},
         ]
-        return [self._load(row) for row in query_all(self._container, sql, params)]
+        return [self._load(row) for row in self._documents.rows(sql, params)]
 
     def _document(self, job: Job) -> dict[str, Any]:
         document = job.model_dump(mode="json", by_alias=True)
         document.update(
             id=job.id,
-            workspace=self._workspace,
+            workspace=self._documents.workspace,
             creationStamp=stamp(job.details.creation_time),
             updatedStamp=stamp(job.details.last_updated_time),
             eventsPending=bool(job.unpublished_changes()),
@@ -152,31 +107,3 @@ class CosmosJobStore:
     @staticmethod
     def _load(document: dict[str, Any]) -> Job:
         return Job.model_validate(document).model_copy(update={"etag": document["_etag"]})
-
-
-def compile_filter(expr: Expr, params: list[dict[str, Any]], fields: Mapping[QueryField, str]) -> str:
-    """A filter as a parameterised Cosmos DB SQL condition over `fields`."""
-    if isinstance(expr, Compare):
-        name = f"@p{len(params)}"
-        params.append({"name": name, "value": stamp(expr.value) if isinstance(expr.value, datetime) else expr.value})
-        return f"{fields[expr.field]} {_OPS[expr.op]} {name}"
-    if isinstance(expr, StartsWith):
-        name = f"@p{len(params)}"
-        params.append({"name": name, "value": expr.prefix})
-        return f"STARTSWITH({fields[expr.field]}, {name})"
-    if isinstance(expr, Not):
-        return f"NOT ({compile_filter(expr.item, params, fields)})"
-    joiner = " AND " if isinstance(expr, AllOf) else " OR "
-    return "(" + joiner.join(compile_filter(item, params, fields) for item in expr.items) + ")"
-
-
-def query_all(container: ContainerProxy, sql: str, params: list[dict[str, Any]]) -> list[Any]:
-    """Every row of a cross-partition query (the SDK follows the continuation tokens)."""
-    try:
-        return list(container.query_items(sql, parameters=params, enable_cross_partition_query=True))
-    except CosmosHttpResponseError as error:
-        raise dependency_error(error) from error
-
-
-def dependency_error(error: CosmosHttpResponseError) -> DependencyError:
-    return DependencyError(f"Cosmos DB failed ({error.status_code}): {error.message}")

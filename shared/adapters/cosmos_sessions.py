@@ -8,18 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy
-from azure.cosmos.exceptions import (
-    CosmosAccessConditionFailedError,
-    CosmosHttpResponseError,
-    CosmosResourceExistsError,
-    CosmosResourceNotFoundError,
-)
 
-from shared.adapters.cosmos_jobs import compile_filter, dependency_error, query_all
+from shared.adapters.cosmos_documents import CosmosDocuments
 from shared.adapters.stamps import stamp
-from shared.domain.errors import SessionExistsError, SessionNotFoundError, StaleWriteError
+from shared.domain.errors import SessionExistsError, SessionNotFoundError
 from shared.domain.query import JobQuery, QueryField
 from shared.domain.sessions import SESSION_FINAL, Session
 
@@ -37,52 +30,20 @@ _FIELDS = {
 
 class CosmosSessionStore:
     def __init__(self, container: ContainerProxy, workspace: str) -> None:
-        self._container = container
-        self._workspace = workspace
+        self._documents = CosmosDocuments(container, workspace, "Session", SessionExistsError, SessionNotFoundError)
 
     def create(self, session: Session) -> Session:
-        try:
-            return self._load(self._container.create_item(self._document(session)))
-        except CosmosResourceExistsError:
-            raise SessionExistsError(f"Session '{session.id}' already exists.", target="sessionId") from None
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
+        return self._load(self._documents.create(self._document(session)))
 
     def get(self, session_id: str) -> Session | None:
-        try:
-            return self._load(self._container.read_item(session_id, partition_key=session_id))
-        except CosmosResourceNotFoundError:
-            return None
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
+        document = self._documents.read(session_id)
+        return None if document is None else self._load(document)
 
     def replace(self, session: Session) -> Session:
-        if session.etag is None:
-            raise StaleWriteError(f"Session '{session.id}' was not read from this store; read it before writing.")
-        try:
-            stored = self._container.replace_item(
-                session.id,
-                self._document(session),
-                etag=session.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except CosmosAccessConditionFailedError:
-            raise StaleWriteError(f"Session '{session.id}' changed since it was read.") from None
-        except CosmosResourceNotFoundError:
-            raise SessionNotFoundError(f"Session '{session.id}' does not exist.", target="sessionId") from None
-        except CosmosHttpResponseError as error:
-            raise dependency_error(error) from error
-        return self._load(stored)
+        return self._load(self._documents.replace(self._document(session), session.etag))
 
     def query(self, query: JobQuery) -> list[Session]:
-        params: list[dict[str, Any]] = [{"name": "@workspace", "value": self._workspace}]
-        where = "c.workspace = @workspace"
-        if query.filter is not None:
-            where += f" AND {compile_filter(query.filter, params, _FIELDS)}"
-        params.append({"name": "@first", "value": query.skip + query.top})
-        direction = "DESC" if query.orderby.descending else "ASC"
-        sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {_FIELDS[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
-        return [self._load(row) for row in query_all(self._container, sql, params)[query.skip :]]
+        return [self._load(row) for row in self._documents.page(query, _FIELDS)]
 
     def idle(self, before: datetime, limit: int) -> list[Session]:
         sql = (
@@ -91,16 +52,16 @@ class CosmosSessionStore:
         )
         params: list[dict[str, Any]] = [
             {"name": "@limit", "value": limit},
-            {"name": "@workspace", "value": self._workspace},
+            {"name": "@workspace", "value": self._documents.workspace},
             {"name": "@before", "value": stamp(before)},
         ]
-        return [self._load(row) for row in query_all(self._container, sql, params)]
+        return [self._load(row) for row in self._documents.rows(sql, params)]
 
     def _document(self, session: Session) -> dict[str, Any]:
         document = session.model_dump(mode="json", by_alias=True)
         document.update(
             id=session.id,
-            workspace=self._workspace,
+            workspace=self._documents.workspace,
             creationStamp=stamp(session.details.creation_time),
             activityStamp=stamp(session.last_activity),
             final=session.status in SESSION_FINAL,

@@ -1,0 +1,127 @@
+"""Documents of one Cosmos DB container partitioned on `/id`: point operations, workspace pages, filters.
+
+The job and session stores keep their own document shapes and call these for the SDK work, which turns
+the SDK's errors into the domain's: a taken id, a missing one, a stale etag, an unavailable service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.cosmos import ContainerProxy
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError,
+    CosmosHttpResponseError,
+    CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
+)
+
+from shared.adapters.stamps import stamp
+from shared.domain.errors import ConflictError, DependencyError, NotFoundError, StaleWriteError
+from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
+
+Document = dict[str, Any]
+_OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
+
+
+class CosmosDocuments:
+    """One kind of item (a "Job", a "Session") in a container, for one workspace."""
+
+    def __init__(
+        self,
+        container: ContainerProxy,
+        workspace: str,
+        kind: str,
+        exists: type[ConflictError],
+        missing: type[NotFoundError],
+    ) -> None:
+        self._container = container
+        self.workspace = workspace
+        self._kind = kind
+        self._target = f"{kind[0].lower()}{kind[1:]}Id"
+        self._exists = exists
+        self._missing = missing
+
+    def create(self, document: Document) -> Document:
+        try:
+            return self._container.create_item(document)
+        except CosmosResourceExistsError:
+            raise self._exists(f"{self._kind} '{document['id']}' already exists.", target=self._target) from None
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+
+    def read(self, item_id: str) -> Document | None:
+        try:
+            return self._container.read_item(item_id, partition_key=item_id)
+        except CosmosResourceNotFoundError:
+            return None
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+
+    def replace(self, document: Document, etag: str | None) -> Document:
+        """Write `document` if the stored one still has `etag`; StaleWriteError if not (or never read)."""
+        item_id = document["id"]
+        if etag is None:
+            raise StaleWriteError(f"{self._kind} '{item_id}' was not read from this store; read it before writing.")
+        try:
+            return self._container.replace_item(
+                item_id, document, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except CosmosAccessConditionFailedError:
+            raise StaleWriteError(f"{self._kind} '{item_id}' changed since it was read.") from None
+        except CosmosResourceNotFoundError:
+            raise self._missing(f"{self._kind} '{item_id}' does not exist.", target=self._target) from None
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+
+    def delete(self, item_id: str) -> bool:
+        try:
+            self._container.delete_item(item_id, partition_key=item_id)
+        except CosmosResourceNotFoundError:
+            return False
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+        return True
+
+    def page(self, query: JobQuery, fields: Mapping[QueryField, str], condition: str | None = None) -> list[Document]:
+        """One page of the workspace's items matching the query's filter (and `condition`), in its order."""
+        params: list[dict[str, Any]] = [{"name": "@workspace", "value": self.workspace}]
+        where = "c.workspace = @workspace"
+        if condition is not None:
+            where += f" AND {condition}"
+        if query.filter is not None:
+            where += f" AND {compile_filter(query.filter, params, fields)}"
+        params.append({"name": "@first", "value": query.skip + query.top})
+        direction = "DESC" if query.orderby.descending else "ASC"
+        sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {fields[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
+        return self.rows(sql, params)[query.skip :]
+
+    def rows(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
+        """Every row of a cross-partition query (the SDK follows the continuation tokens)."""
+        try:
+            return list(self._container.query_items(sql, parameters=params, enable_cross_partition_query=True))
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+
+
+def compile_filter(expr: Expr, params: list[dict[str, Any]], fields: Mapping[QueryField, str]) -> str:
+    """A filter as a parameterised Cosmos DB SQL condition over `fields`."""
+    if isinstance(expr, Compare):
+        name = f"@p{len(params)}"
+        params.append({"name": name, "value": stamp(expr.value) if isinstance(expr.value, datetime) else expr.value})
+        return f"{fields[expr.field]} {_OPS[expr.op]} {name}"
+    if isinstance(expr, StartsWith):
+        name = f"@p{len(params)}"
+        params.append({"name": name, "value": expr.prefix})
+        return f"STARTSWITH({fields[expr.field]}, {name})"
+    if isinstance(expr, Not):
+        return f"NOT ({compile_filter(expr.item, params, fields)})"
+    joiner = " AND " if isinstance(expr, AllOf) else " OR "
+    return "(" + joiner.join(compile_filter(item, params, fields) for item in expr.items) + ")"
+
+
+def dependency_error(error: CosmosHttpResponseError) -> DependencyError:
+    return DependencyError(f"Cosmos DB failed ({error.status_code}): {error.message}")
