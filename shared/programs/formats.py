@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,3 +71,43 @@ def decode_text(data: bytes, what: str) -> str:
                 )
             ],
         ) from None
+
+
+_COMMENT_OR_STRING = re.compile(r'"|//|/\*')
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def code_only(text: str, what: str | None = None) -> str:
+    """The text with // and /* */ comments blanked out (same length and lines); strings are kept.
+
+    One pass, linear in the text. An unterminated /* comment is blanked to the end; when `what` names the
+    program, it is an InvalidProgramError at the comment's position instead.
+    """
+    parts: list[str] = []
+    position = 0
+    while (found := _COMMENT_OR_STRING.search(text, position)) is not None:
+        start = found.start()
+        parts.append(text[position:start])
+        if found[0] == '"':
+            close = text.find('"', start + 1)
+            string_ends = close != -1 and text.find("\n", start + 1, close) == -1
+            end = close + 1 if string_ends else start + 1  # a quote without its pair on the line is kept as is
+            parts.append(text[start:end])
+            position = end
+            continue
+        if found[0] == "//":
+            end = text.find("\n", start)
+            end = len(text) if end == -1 else end
+        else:
+            close = text.find("*/", start + 2)
+            if close == -1 and what is not None:
+                line, column = position_at(text, start)
+                unterminated = Diagnostic(
+                    code="UnterminatedComment", message="the /* comment is never closed", line=line, column=column
+                )
+                raise invalid_program(what, [unterminated])
+            end = len(text) if close == -1 else close + 2
+        parts.append(_NOT_NEWLINE.sub(" ", text[start:end]))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)

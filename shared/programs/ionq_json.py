@@ -47,6 +47,7 @@ from qiskit.transpiler.passes import BasisTranslator, HighLevelSynthesis
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
 from .formats import decode_text, invalid_program
+from .prescan import check_json_depth
 
 IONQ_PROGRAM = "The IonQ circuit"
 CODE = "InvalidIonQCircuit"
@@ -202,6 +203,7 @@ _UNITS = {"phase": "a phase in turns", "phases": "two phases in turns", "angle":
 def parse_ionq(data: bytes) -> IonQCircuit:
     """Parse and fully validate IonQ JSON; diagnostics carry JSON paths such as `circuit[2].targets[0]`."""
     text = decode_text(data, IONQ_PROGRAM)
+    check_json_depth(text)  # json.loads recurses once per level
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,8 +1,10 @@
-"""Where a program asks for more qubits than a target has: the declaration (or use) to point a person at.
+"""The service's limits on a program's size, and where a program asks for more qubits than a target has.
 
-The parsers turn a program into a circuit and the positions are gone by the time its size is compared
-with a target's limit, so this finds, in the program's own text, the first declaration or use that takes
-it past the limit.
+Every limit a parser enforces before it builds anything is one of the constants below; `prescan.py`
+checks them in one linear pass over the text. The parsers turn a program into a circuit and the
+positions are gone by the time its size is compared with a target's limit, so
+`qubit_limit_diagnostic` finds, in the program's own text, the first declaration or use that takes it
+past the limit.
 """
 
 from __future__ import annotations
@@ -11,7 +13,33 @@ import re
 
 from shared.domain.errors import Diagnostic
 
-from .formats import HONEYWELL_OPENQASM, IONQ_CIRCUIT, OPENQASM2, OPENQASM3, QIR, RIGETTI_QUIL, position_at
+from .formats import (
+    HONEYWELL_OPENQASM,
+    IONQ_CIRCUIT,
+    OPENQASM2,
+    OPENQASM3,
+    QIR,
+    RIGETTI_QUIL,
+    code_only,
+    position_at,
+)
+
+MAX_QUBITS = 10_000
+"""Qubits any text program may use (OpenQASM, Quil) when no target's smaller limit is given."""
+MAX_CLASSICAL_BITS = 1_024
+"""Classical bits a text program may declare (OpenQASM creg/bit, Quil BIT/OCTET): outputs grow with shots x bits."""
+MAX_EXPANDED_GATES = 50_000
+"""Gate applications an OpenQASM program may have once its gate definitions and register broadcasts are expanded."""
+MAX_DEFINITION_DEPTH = 32
+"""How deep OpenQASM gate definitions may call one another (a definition calling only built-in gates is depth 1)."""
+MAX_NESTING_DEPTH = 64
+"""How deep brackets ( [ { may nest in an OpenQASM or Quil program (the native parsers recurse on them)."""
+MAX_STATEMENT_OPERATORS = 256
+"""Operator characters (+ - * / % ^ ~ ! & | < > =) one OpenQASM statement or Quil line may have (ditto)."""
+MAX_JSON_DEPTH = 32
+"""How deep arrays and objects may nest in an IonQ JSON program (an IonQ circuit needs 3)."""
+MAX_OUTPUT_DEPTH = 32
+"""How deep a QIR program's output records (tuple_record_output, array_record_output) may nest."""
 
 CODE = "TooManyQubits"
 _QASM_REGISTER = re.compile(r"\b(?:qreg\s+\w+\s*\[\s*(\d+)\s*\]|qubit\s*\[\s*(\d+)\s*\]\s*\w+|qubit\s+\w+)")
@@ -36,7 +64,7 @@ def qubit_limit_diagnostic(data: bytes, input_format: str, used: int, limit: int
 def _offset(text: str, input_format: str, limit: int) -> int | None:
     if input_format in (OPENQASM2, HONEYWELL_OPENQASM, OPENQASM3):
         declared = 0
-        for match in _QASM_REGISTER.finditer(_without_comments(text)):
+        for match in _QASM_REGISTER.finditer(code_only(text)):
             declared += int(match.group(1) or match.group(2) or 1)
             if declared > limit:
                 return match.start()
@@ -55,8 +83,3 @@ def _offset(text: str, input_format: str, limit: int) -> int | None:
                 return offset
             offset += len(line)
     return None
-
-
-def _without_comments(text: str) -> str:
-    """The text with // and /* */ comments blanked out, offsets kept."""
-    return re.sub(r"//[^\n]*|/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group()), text, flags=re.DOTALL)

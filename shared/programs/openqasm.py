@@ -23,7 +23,9 @@ from qiskit.exceptions import QiskitError
 
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
-from .formats import invalid_program, position_at
+from .formats import code_only, invalid_program, position_at
+from .limits import MAX_QUBITS
+from .prescan import QasmShape, check_nesting, scan_openqasm
 
 QASM2_PROGRAM = "The OpenQASM 2 program"
 QASM3_PROGRAM = "The OpenQASM 3 program"
@@ -33,7 +35,6 @@ _QASM2_ERROR = re.compile(r"<input>:(\d+),(\d+): (.*)", re.DOTALL)
 _IMPORTER_POSITION = re.compile(r"(?:L(\d+):C(\d+)|\d+,\d+): ")
 _MISSING_SEMICOLON = re.compile(r"(?:needed|expected|expecting to see) [`']?;")
 _IMPORTER_UNSUPPORTED = re.compile(r"\bnot (?:currently )?supported\b|\bonly .* supported\b")
-_STRING_OR_COMMENT = re.compile(r'"[^"\n]*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
 _QDK_SYNTAX_CODES = ("Qdk.Qasm.Lex.", "Qdk.Qasm.Parser.")
 _QELIB1_PARAMETERS = {
     "U": 3,
@@ -48,30 +49,39 @@ _COMMA = re.compile(r"\s*,")
 _EMPTY = Diagnostic(code="EmptyProgram", message="the program is empty", line=1, column=1)
 
 
-def parse_qasm2(text: str) -> QuantumCircuit:
+def parse_qasm2(text: str, max_qubits: int = MAX_QUBITS) -> QuantumCircuit:
     """Parse OpenQASM 2 with every qelib1 gate; includes other than qelib1.inc are not read from disk."""
-    if not _code_only(text).strip():
-        raise invalid_program(QASM2_PROGRAM, [_EMPTY])
+    return read_qasm2(text, max_qubits)[0]
+
+
+def read_qasm2(text: str, max_qubits: int = MAX_QUBITS) -> tuple[QuantumCircuit, QasmShape]:
+    """The circuit and its shape; the shape is checked against the limits first (`prescan.py`)."""
+    shape = _prescan(text, QASM2_PROGRAM, 2, max_qubits)
     missing = _calls_without_parameters(text)
     if missing:
         raise invalid_program(QASM2_PROGRAM, missing)
     try:
-        return qiskit.qasm2.loads(text, include_path=(), custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+        loaded = qiskit.qasm2.loads(text, include_path=(), custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     except qiskit.qasm2.QASM2ParseError as exc:
         raise invalid_program(QASM2_PROGRAM, [_qasm2_diagnostic(text, str(exc.message))]) from None
+    return loaded, shape
 
 
-def parse_qasm3(text: str) -> QuantumCircuit:
+def parse_qasm3(text: str, max_qubits: int = MAX_QUBITS) -> QuantumCircuit:
     """Parse OpenQASM 3; raise UnsupportedProgramError for valid features qiskit cannot import."""
-    if not _code_only(text).strip():
-        raise invalid_program(QASM3_PROGRAM, [_EMPTY])
+    return read_qasm3(text, max_qubits)[0]
+
+
+def read_qasm3(text: str, max_qubits: int = MAX_QUBITS) -> tuple[QuantumCircuit, QasmShape]:
+    """The circuit and its shape; the shape is checked against the limits first (`prescan.py`)."""
+    shape = _prescan(text, QASM3_PROGRAM, 3, max_qubits)
     analysis = analyze(text)
     errors = [d for d in analysis.diagnostics if d.severity == Severity.Error]
     syntax = [d for d in errors if str(d.code).startswith(_QDK_SYNTAX_CODES)]
     if syntax:
         raise invalid_program(QASM3_PROGRAM, _qdk_diagnostics(text, analysis, syntax))
     try:
-        return qiskit.qasm3.loads(text)
+        return qiskit.qasm3.loads(text), shape
     except Exception as exc:  # the importer raises QiskitError, IndexError, TypeError, ...
         failure = exc
     diagnostic = _importer_diagnostic(text, failure)
@@ -84,9 +94,19 @@ def parse_qasm3(text: str) -> QuantumCircuit:
     raise invalid_program(QASM3_PROGRAM, _qdk_diagnostics(text, analysis, errors) or [diagnostic])
 
 
+def _prescan(text: str, what: str, version: int, max_qubits: int) -> QasmShape:
+    """Comments closed, not empty, nesting and size in the limits: before a parser reads the text."""
+    code = code_only(text, what)
+    if not code.strip():
+        raise invalid_program(what, [_EMPTY])
+    check_nesting(text, code, per_line=False)
+    single = frozenset(_QELIB1_PARAMETERS) if version == 2 else frozenset()
+    return scan_openqasm(text, code, version=version, max_qubits=max_qubits, single=single)
+
+
 def _calls_without_parameters(text: str) -> list[Diagnostic]:
     """Calls such as `rx q[0];`: qiskit skips the parameter count when the parentheses are missing."""
-    code = _code_only(text)
+    code = code_only(text)
     takes = dict(_QELIB1_PARAMETERS)
     for declaration in _GATE_DECLARATION.finditer(code):
         parameters = (declaration[2] or "").strip("()").split(",")
@@ -104,7 +124,7 @@ def _qasm2_diagnostic(text: str, message: str) -> Diagnostic:
     match = _QASM2_ERROR.fullmatch(message)
     if match is None:
         # qiskit gives no position for `if (c = 1)`; the offending '=' is easy to find.
-        single_equals = _SINGLE_EQUALS.search(_code_only(text)) if "single equals" in message else None
+        single_equals = _SINGLE_EQUALS.search(code_only(text)) if "single equals" in message else None
         if single_equals is None:
             return Diagnostic(code=CODE, message=message)
         line, column = position_at(text, single_equals.start())
@@ -116,7 +136,7 @@ def _qasm2_diagnostic(text: str, message: str) -> Diagnostic:
         line, column = _after_previous_token(text, _offset(text, line, column))
         detail = f"missing ';' at the end of the statement ({detail})"
     elif "end of the argument list" in detail:
-        line, column = position_at(text, _argument_list_break(_code_only(text), _offset(text, line, column)))
+        line, column = position_at(text, _argument_list_break(code_only(text), _offset(text, line, column)))
     return Diagnostic(code=CODE, message=detail, line=line, column=column)
 
 
@@ -208,17 +228,7 @@ def _offset(text: str, line: int, column: int) -> int:
 
 def _after_previous_token(text: str, offset: int) -> tuple[int, int]:
     """Position just after the last token before offset: where a missing `;` belongs."""
-    return position_at(text, len(_code_only(text[:offset]).rstrip()))
-
-
-def _code_only(text: str) -> str:
-    """The text with comments blanked out (same length and lines); strings are kept."""
-    return _STRING_OR_COMMENT.sub(_blank_comment, text)
-
-
-def _blank_comment(match: re.Match[str]) -> str:
-    found = match[0]
-    return found if found.startswith('"') else re.sub(r"[^\n]", " ", found)
+    return position_at(text, len(code_only(text[:offset]).rstrip()))
 
 
 def dump_qasm2(circuit: QuantumCircuit) -> str:

@@ -38,6 +38,8 @@ from quil.program import Program, ProgramError
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
 from .formats import invalid_program
+from .limits import MAX_CLASSICAL_BITS, MAX_QUBITS
+from .prescan import check_nesting
 
 QUIL_PROGRAM = "The Quil program"
 
@@ -73,11 +75,17 @@ _SYNTAX = re.compile(r"at line (\d+), column (\d+)[^:]*: (.*)", re.DOTALL)
 _UNSUPPORTED_BLOCKS = ("DEFGATE", "DEFCIRCUIT", "DEFCAL", "DEFFRAME", "DEFWAVEFORM", "LABEL", "JUMP")
 
 
-def parse_quil(text: str) -> QuantumCircuit:
-    """A circuit with one classical register per declared BIT/OCTET region, named after it."""
-    if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
+def parse_quil(text: str, max_qubits: int = MAX_QUBITS) -> QuantumCircuit:
+    """A circuit with one classical register per declared BIT/OCTET region, named after it.
+
+    Its qubits (the highest index used, plus one) and classical bits are checked against `max_qubits` and
+    MAX_CLASSICAL_BITS, and its nesting against the limits of `prescan.py`, before anything is built.
+    """
+    code = "\n".join(line.split("#", 1)[0].ljust(len(line)) for line in text.split("\n"))  # comments blanked
+    if not code.strip():
         empty = Diagnostic(code="EmptyProgram", message="the program is empty", line=1, column=1)
         raise invalid_program(QUIL_PROGRAM, [empty])
+    check_nesting(text, code, per_line=True)
     try:
         program = Program.parse(text)
     except ProgramError as exc:
@@ -88,11 +96,19 @@ def parse_quil(text: str) -> QuantumCircuit:
     }
     builder = _Builder(regions)
     findings: list[Diagnostic] = []
+    declared = 0
+    too_wide: tuple[int, int] | None = None  # where the qubits first pass max_qubits
     for number, line in enumerate(text.splitlines(), start=1):
         statement = line.split("#", 1)[0]
-        if not statement.strip() or statement.lstrip().startswith("DECLARE"):
-            continue
         column = len(statement) - len(statement.lstrip()) + 1
+        if statement.lstrip().startswith("DECLARE"):
+            declared += _measurable_bits(statement, regions)
+            if declared > MAX_CLASSICAL_BITS:
+                message = f"the program declares {declared} classical bits; the limit is {MAX_CLASSICAL_BITS}"
+                raise _too_large("TooManyClassicalBits", message, number, column)
+            continue
+        if not statement.strip():
+            continue
         if statement.lstrip().upper().startswith(_UNSUPPORTED_BLOCKS):
             raise UnsupportedProgramError(
                 f"{QUIL_PROGRAM} uses gate or circuit definitions, labels or jumps (line {number}); "
@@ -103,9 +119,28 @@ def parse_quil(text: str) -> QuantumCircuit:
             problem = builder.add(instruction._0)  # type: ignore[attr-defined]  # the variant's value, not in the stubs
             if problem is not None:
                 findings.append(Diagnostic(code="InvalidQuil", message=problem, line=number, column=column))
+        if too_wide is None and builder.width > max_qubits:
+            too_wide = (number, column)
     if findings:
         raise invalid_program(QUIL_PROGRAM, findings)
+    if too_wide is not None:
+        message = f"the program uses {builder.width} qubits; the limit is {max_qubits}"
+        raise _too_large("TooManyQubits", message, *too_wide)
     return builder.circuit()
+
+
+def _measurable_bits(statement: str, regions: dict[str, tuple[str, int]]) -> int:
+    """The bits a DECLARE line adds to the program's classical registers (BIT and OCTET regions only)."""
+    name = statement.split()[1] if len(statement.split()) > 1 else ""
+    data_type, length = regions.get(name, ("", 0))
+    return length if data_type in MEASURABLE_TYPES else 0
+
+
+def _too_large(code: str, message: str, line: int, column: int) -> UnsupportedProgramError:
+    return UnsupportedProgramError(
+        f"The program is larger than this service accepts: line {line}, column {column}: {message}.",
+        diagnostics=[Diagnostic(code=code, message=message, line=line, column=column)],
+    )
 
 
 class _Builder:
@@ -174,6 +209,11 @@ class _Builder:
             return f"{region}[{index}] is out of range: {region} has {length} element(s)"
         self._steps.append(("measure", None, [qubit], (region, index)))
         return None
+
+    @property
+    def width(self) -> int:
+        """The qubits used so far: the highest index, plus one."""
+        return self._width
 
     def _use(self, qubits: list[int]) -> None:
         self._width = max([self._width, *(q + 1 for q in qubits)])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+
 from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.circuit import ControlFlowOp, Gate
 
@@ -22,20 +25,24 @@ from .formats import (
     decode_text,
 )
 from .ionq_json import circuit_to_ionq, dump_ionq, ionq_to_circuit, parse_ionq
-from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, parse_qasm2, parse_qasm3
+from .limits import MAX_QUBITS
+from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, read_qasm2, read_qasm3
 from .qir import parse_qir, qir_to_circuit
 from .quil import QUIL_PROGRAM, parse_quil
 
 
-def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
+def inspect_program(data: bytes, input_format: str, max_qubits: int = MAX_QUBITS) -> ProgramInfo:
     """Validate a program fully and summarise it; IonQ programs measure every qubit (clbits = qubits).
 
-    For QIR, clbits are the entry point's results and gates exclude measurements and resets.
+    For QIR, clbits are the entry point's results and gates exclude measurements and resets. A text
+    program using more than `max_qubits` qubits is refused before its circuit is built. The gate count
+    is of applications as written; the size (what pricing counts) is of the gates that run, with
+    every gate definition expanded.
     """
     _check_format(input_format, INPUT_FORMATS, "input")
     if input_format == QIR:
         qir = parse_qir(data)
-        size = _size(qir.gate_widths, qir.measurements)
+        size = _size(Counter(qir.gate_widths), qir.measurements)
         clifford = _is_clifford(qir_to_circuit(qir))
         return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size, clifford, qir.required_profile)
     if input_format == IONQ_CIRCUIT:
@@ -43,12 +50,12 @@ def inspect_program(data: bytes, input_format: str) -> ProgramInfo:
         widths = [len(gate.qubits) + len(gate.controls) for gate in program.circuit]
         clifford = _is_clifford(ionq_to_circuit(program))
         return ProgramInfo(
-            program.qubits, program.qubits, len(program.circuit), _size(widths, program.qubits), clifford
+            program.qubits, program.qubits, len(program.circuit), _size(Counter(widths), program.qubits), clifford
         )
-    circuit = load_circuit(data, input_format)
-    widths, measured = _gate_widths(circuit)
-    size = _size(widths, measured)
-    return ProgramInfo(int(circuit.num_qubits), int(circuit.num_clbits), len(widths), size, _is_clifford(circuit))
+    circuit, definitions = _load_text(data, input_format, max_qubits)
+    applications, expanded, measured = _gate_widths(circuit, definitions)
+    size = _size(expanded, measured)
+    return ProgramInfo(int(circuit.num_qubits), int(circuit.num_clbits), applications, size, _is_clifford(circuit))
 
 
 def translate_program(data: bytes, input_format: str, output_format: str) -> bytes:
@@ -95,11 +102,18 @@ def load_circuit(data: bytes, input_format: str) -> QuantumCircuit:
         circuit.add_register(results)
         circuit.measure(circuit.qubits, results)
         return circuit
+    return _load_text(data, input_format, MAX_QUBITS)[0]
+
+
+def _load_text(data: bytes, input_format: str, max_qubits: int) -> tuple[QuantumCircuit, Mapping[str, Counter[int]]]:
+    """An OpenQASM or Quil program's circuit, and the gates (by width) each of its gate definitions expands to."""
     if input_format == OPENQASM3:
-        return parse_qasm3(decode_text(data, QASM3_PROGRAM))
+        circuit, shape = read_qasm3(decode_text(data, QASM3_PROGRAM), max_qubits)
+        return circuit, shape.definitions
     if input_format == RIGETTI_QUIL:
-        return parse_quil(decode_text(data, QUIL_PROGRAM))
-    return parse_qasm2(decode_text(data, QASM2_PROGRAM))
+        return parse_quil(decode_text(data, QUIL_PROGRAM), max_qubits), {}
+    circuit, shape = read_qasm2(decode_text(data, QASM2_PROGRAM), max_qubits)
+    return circuit, shape.definitions
 
 
 def _check_format(name: str, known: frozenset[str], role: str) -> None:
@@ -108,23 +122,27 @@ def _check_format(name: str, known: frozenset[str], role: str) -> None:
         raise UnsupportedFormatError(f"Unknown {role} format {name!r}; expected one of {expected}.")
 
 
-def _gate_widths(circuit: QuantumCircuit) -> tuple[list[int], int]:
-    """The width of each gate application as written, and the measurements; the gates inside conditional
-    and loop bodies count once."""
-    widths: list[int] = []
-    measured = 0
+def _gate_widths(circuit: QuantumCircuit, definitions: Mapping[str, Counter[int]]) -> tuple[int, Counter[int], int]:
+    """Gate applications as written; the gates that run, by width, with each application of a gate the
+    program defines counted as the gates of its definition (`definitions`, expanded once per definition);
+    and the measurements. The gates inside conditional and loop bodies count once."""
+    applications = measured = 0
+    widths: Counter[int] = Counter()
     for instruction in circuit.data:
         operation = instruction.operation
         if isinstance(operation, ControlFlowOp):
             for block in operation.blocks:
-                inner, inner_measured = _gate_widths(block)
+                inner_applications, inner, inner_measured = _gate_widths(block, definitions)
+                applications += inner_applications
                 widths += inner
                 measured += inner_measured
         elif isinstance(operation, Gate):
-            widths.append(len(instruction.qubits))
+            applications += 1
+            expanded = definitions.get(str(operation.name))
+            widths.update(expanded if expanded is not None else {len(instruction.qubits): 1})
         elif operation.name == "measure":
             measured += 1
-    return widths, measured
+    return applications, widths, measured
 
 
 # Gates that map Pauli operators to Pauli operators, by their qiskit names.
@@ -145,9 +163,9 @@ def _is_clifford(circuit: QuantumCircuit) -> bool:
     return True
 
 
-def _size(widths: list[int], measurements: int) -> ProgramSize:
+def _size(widths: Counter[int], measurements: int) -> ProgramSize:
     return ProgramSize(
-        one_qubit_gates=sum(1 for width in widths if width == 1),
-        two_qubit_gates=sum(two_qubit_equivalents(width) for width in widths if width > 1),
+        one_qubit_gates=widths[1],
+        two_qubit_gates=sum(two_qubit_equivalents(width) * count for width, count in widths.items() if width > 1),
         measurements=measurements,
     )
