@@ -13,14 +13,16 @@ from typing import NoReturn
 import numpy as np
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ControlFlowOp
+from qiskit.exceptions import QiskitError
+from qiskit.quantum_info import Clifford
 from qiskit.result import Result
 from qiskit.transpiler import TranspilerError
 from qiskit_aer import AerSimulator as AerBackend
-from qiskit_aer.library import SaveProbabilitiesDict
+from qiskit_aer.library import SaveProbabilities, SaveProbabilitiesDict
 
 from shared.adapters.noise import noisy_backend
 from shared.domain.catalog import NoiseSpec
-from shared.domain.errors import Diagnostic, UnsupportedProgramError
+from shared.domain.errors import Diagnostic, OutputTooLargeError, UnsupportedProgramError
 from shared.programs.formats import decode_text
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
 from shared.programs.openqasm import QASM2_PROGRAM, parse_qasm2
@@ -44,54 +46,95 @@ class _Machine:
 
 class AerSimulator:
     """Runs programs on qiskit-aer backends created once per instance (make one per process);
-    a noisy backend is made on first use of each noise specification."""
+    a noisy backend is made on first use of each noise specification. With `max_memory_mb`, Aer
+    refuses a program whose simulation needs more memory than that, before it starts."""
 
-    def __init__(self) -> None:
-        self._ideal = _Machine.of(AerBackend())  # its automatic method: stabilizer for Clifford programs
+    def __init__(self, max_memory_mb: int | None = None) -> None:
+        self._options: dict[str, object] = {} if max_memory_mb is None else {"max_memory_mb": max_memory_mb}
+        self._ideal = _Machine.of(AerBackend(**self._options))  # automatic method: stabilizer for Clifford programs
         self._noisy: dict[NoiseSpec, _Machine] = {}
 
-    def ionq_histogram(self, ionq_json: bytes) -> dict[str, float]:
+    def ionq_histogram(self, ionq_json: bytes, max_entries: int | None = None) -> dict[str, float]:
         """Exact outcome probabilities over all qubits, keyed by basis-state index (qubit 0 = bit 0).
 
         A Clifford program's come from the stabilizer method, so a wide GHZ state costs microseconds.
+        With `max_entries`, a histogram that would hold more outcomes is refused (OutputTooLargeError)
+        without being built: a Clifford program's outcomes are counted from its tableau before it runs,
+        another's from the probability vector.
         """
         circuit = ionq_to_circuit(parse_ionq(ionq_json))
-        circuit.append(SaveProbabilitiesDict(circuit.num_qubits), circuit.qubits)
-        data = self._run(self._ideal, circuit, shots=1).data(0)
-        return {str(index): float(p) for index, p in data["probabilities_dict"].items() if p >= PROBABILITY_FLOOR}
+        if max_entries is None or 2**circuit.num_qubits <= max_entries:
+            circuit.append(SaveProbabilitiesDict(circuit.num_qubits), circuit.qubits)
+            data = self._run(self._ideal, circuit, shots=1).data(0)
+            return {str(i): float(p) for i, p in data["probabilities_dict"].items() if p >= PROBABILITY_FLOOR}
+        outcomes = _clifford_outcomes(circuit)
+        if outcomes is not None:
+            _check_entries(outcomes, max_entries)
+            return self.ionq_histogram(ionq_json)
+        circuit.append(SaveProbabilities(circuit.num_qubits), circuit.qubits)
+        probabilities = np.asarray(self._run(self._ideal, circuit, shots=1).data(0)["probabilities"])
+        indices = np.flatnonzero(probabilities >= PROBABILITY_FLOOR)
+        _check_entries(len(indices), max_entries)
+        return {str(i): float(probabilities[i]) for i in indices.tolist()}
 
     def ionq_frequencies(
-        self, ionq_json: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
+        self,
+        ionq_json: bytes,
+        shots: int,
+        seed: int | None = None,
+        noise: NoiseSpec | None = None,
+        max_entries: int | None = None,
     ) -> dict[str, float]:
-        """Measured frequencies (count / shots) over all qubits, keyed as in `ionq_histogram`: a QPU's histogram."""
+        """Measured frequencies (count / shots) over all qubits, keyed as in `ionq_histogram`: a QPU's histogram.
+
+        It holds at most `shots` outcomes; with `max_entries`, more are refused (OutputTooLargeError)."""
         _check_shots(shots)
         circuit = ionq_to_circuit(parse_ionq(ionq_json))
         circuit.measure_all()  # clbit i holds qubit i, so a count's key is the basis-state index
         counts = self._counts(self._sampler(noise), circuit, shots, seed)
+        if max_entries is not None:
+            _check_entries(len(counts), max_entries)
         return {str(index): counts[key] / shots for index, key in sorted((int(key, 16), key) for key in counts)}
 
     def honeywell_shots(
-        self, qasm2: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
+        self,
+        qasm2: bytes,
+        shots: int,
+        seed: int | None = None,
+        noise: NoiseSpec | None = None,
+        max_values: int | None = None,
     ) -> dict[str, list[str]]:
         """One bitstring per shot for each classical register, in declaration order, c[0] rightmost.
 
         Aer samples counts; the shots are those outcomes in a (seeded) random order, which has the
-        same distribution as Aer's per-shot memory at a fraction of its cost.
+        same distribution as Aer's per-shot memory at a fraction of its cost. With `max_values`, an
+        output of more than that many bits (shots x classical bits) is refused before running.
         """
-        return self._register_shots(parse_qasm2(decode_text(qasm2, QASM2_PROGRAM)), shots, seed, noise)
+        circuit = parse_qasm2(decode_text(qasm2, QASM2_PROGRAM))
+        return self._register_shots(circuit, shots, seed, noise, max_values)
 
-    def rigetti_shots(self, quil: bytes, shots: int, seed: int | None = None) -> dict[str, list[list[int]]]:
-        """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order."""
+    def rigetti_shots(
+        self, quil: bytes, shots: int, seed: int | None = None, max_values: int | None = None
+    ) -> dict[str, list[list[int]]]:
+        """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order;
+        `max_values` as for `honeywell_shots`."""
         circuit = parse_quil(decode_text(quil, QUIL_PROGRAM))
         return {
             region: [[int(bit) for bit in reversed(label)] for label in labels]
-            for region, labels in self._register_shots(circuit, shots, seed).items()
+            for region, labels in self._register_shots(circuit, shots, seed, max_values=max_values).items()
         }
 
     def _register_shots(
-        self, circuit: QuantumCircuit, shots: int, seed: int | None, noise: NoiseSpec | None = None
+        self,
+        circuit: QuantumCircuit,
+        shots: int,
+        seed: int | None,
+        noise: NoiseSpec | None = None,
+        max_values: int | None = None,
     ) -> dict[str, list[str]]:
         _check_shots(shots)
+        if max_values is not None:
+            check_shot_values(shots, sum(register.size for register in circuit.cregs), max_values)
         if not circuit.cregs:
             return {}
         counts = self._counts(self._sampler(noise), circuit, shots, seed)
@@ -106,16 +149,24 @@ class AerSimulator:
         return per_register
 
     def qir_results(
-        self, qir: bytes, shots: int, seed: int | None = None, noise: NoiseSpec | None = None
+        self,
+        qir: bytes,
+        shots: int,
+        seed: int | None = None,
+        noise: NoiseSpec | None = None,
+        max_values: int | None = None,
     ) -> dict[str, object]:
         """`microsoft.quantum-results.v2` for a QIR program (base or adaptive profile): a histogram and every shot.
 
         Each shot's outcome follows the program's output recording (0/1 for a result, a list for an
         array, {"Item1": ...} for a tuple; every result in index order when nothing is recorded).
-        Shots are Aer's counts in a (seeded) random order, as for `honeywell_shots`.
+        Shots are Aer's counts in a (seeded) random order, as for `honeywell_shots`; `max_values` bounds
+        shots x results, as there.
         """
         _check_shots(shots)
         program = parse_qir(qir)
+        if max_values is not None:
+            check_shot_values(shots, program.num_results, max_values)
         circuit = qir_to_circuit(program)
         counts: dict[str, int] = {"0x0": shots}  # nothing measured: every result is 0
         if _measures(circuit):
@@ -148,6 +199,7 @@ class AerSimulator:
         machine = self._noisy.get(noise)
         if machine is None:
             machine = self._noisy[noise] = _Machine.of(noisy_backend(noise))
+            machine.backend.set_options(**self._options)
         return machine
 
     def _counts(self, machine: _Machine, circuit: QuantumCircuit, shots: int, seed: int | None) -> dict[str, int]:
@@ -192,6 +244,43 @@ def _measures(circuit: QuantumCircuit) -> bool:
         or (isinstance(item.operation, ControlFlowOp) and any(map(_measures, item.operation.blocks)))
         for item in circuit.data
     )
+
+
+def _clifford_outcomes(circuit: QuantumCircuit) -> int | None:
+    """How many basis states a Clifford circuit's state spans (2 to the rank of its stabilizers' X part
+    over GF(2)); None when the circuit is not Clifford."""
+    try:
+        tableau = Clifford(circuit)
+    except QiskitError:
+        return None
+    rows = [value for value in (int("".join("1" if bit else "0" for bit in row), 2) for row in tableau.stab_x) if value]
+    rank = 0
+    while rows:  # Gaussian elimination: the largest row's top bit is cleared from every other row
+        pivot = max(rows)
+        top = pivot.bit_length() - 1
+        rows = [reduced for row in rows if row != pivot and (reduced := row ^ pivot if row >> top & 1 else row)]
+        rank += 1
+    return int(2**rank)
+
+
+def _check_entries(entries: int, max_entries: int) -> None:
+    if entries > max_entries:
+        raise OutputTooLargeError(
+            f"The histogram would hold {entries} outcomes; the target returns at most {max_entries}.",
+            diagnostics=[Diagnostic(code="OutputTooLarge", message=f"at most {max_entries} histogram entries")],
+        )
+
+
+def check_shot_values(shots: int, bits: int, max_values: int) -> None:
+    """A per-shot output holds shots x classical bits values; refuse one past `max_values` before running."""
+    if shots * bits > max_values:
+        message = (
+            f"{shots} shots x {bits} classical bits = {shots * bits} output values; the target allows {max_values}"
+        )
+        raise OutputTooLargeError(
+            f"The output would be too large: {message}. Use fewer shots or measure fewer bits.",
+            diagnostics=[Diagnostic(code="OutputTooLarge", message=message)],
+        )
 
 
 def _check_shots(shots: int) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from pydantic import JsonValue
 
-from shared.adapters.aer_simulator import AerSimulator
+from shared.adapters.aer_simulator import AerSimulator, check_shot_values
 from shared.adapters.embedded_queue import EmbeddedQueue, OutgoingMessage
 from shared.adapters.estimator import estimate
-from shared.domain.catalog import Route, TargetSpec
+from shared.adapters.sandbox import Handler, RunLimits, WorkerPool
+from shared.domain.catalog import Route, TargetSpec, load_catalog
 from shared.domain.errors import UnsupportedFormatError
 from shared.domain.messages import Message
 from shared.ports import ProviderOutput
@@ -45,7 +47,9 @@ class EmbeddedQueueSender:
 class LocalSimulators:
     """The providers' machines, on this one: qiskit-aer, producing each target's own output format.
 
-    A noisy target runs with its catalog noise; its IonQ histogram holds measured frequencies.
+    A noisy target runs with its catalog noise; its IonQ histogram holds measured frequencies. The
+    target's output limits (shots x bits, histogram entries) are checked once the program is parsed,
+    before it runs. This runs in the calling process: the service uses `PooledSimulators`.
     """
 
     def __init__(self, simulator: AerSimulator) -> None:
@@ -73,20 +77,29 @@ class LocalSimulators:
         return ProviderOutput(data=runner(target, program, shots, params), usage={"shots": float(shots)})
 
     def _ionq(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
-        return json.dumps({"histogram": self._simulator.ionq_histogram(program)}).encode()
+        histogram = self._simulator.ionq_histogram(program, max_entries=target.max_histogram_entries)
+        return json.dumps({"histogram": histogram}).encode()
 
     def _ionq_measured(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
-        histogram = self._simulator.ionq_frequencies(program, shots, noise=target.noise)
+        histogram = self._simulator.ionq_frequencies(
+            program, shots, noise=target.noise, max_entries=target.max_histogram_entries
+        )
         return json.dumps({"histogram": histogram}).encode()
 
     def _honeywell(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
-        return json.dumps(self._simulator.honeywell_shots(program, shots, noise=target.noise)).encode()
+        output = self._simulator.honeywell_shots(
+            program, shots, noise=target.noise, max_values=target.max_shots_times_bits
+        )
+        return json.dumps(output).encode()
 
     def _rigetti(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
-        return json.dumps(self._simulator.rigetti_shots(program, shots)).encode()
+        return json.dumps(
+            self._simulator.rigetti_shots(program, shots, max_values=target.max_shots_times_bits)
+        ).encode()
 
     def _qir(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
-        return json.dumps(self._simulator.qir_results(program, shots, noise=target.noise)).encode()
+        output = self._simulator.qir_results(program, shots, noise=target.noise, max_values=target.max_shots_times_bits)
+        return json.dumps(output).encode()
 
     @staticmethod
     def _honeywell_syntax_check(
@@ -94,8 +107,52 @@ class LocalSimulators:
     ) -> bytes:
         """What a syntax checker returns: every shot of every register all zeros."""
         circuit = parse_qasm2(decode_text(program, "OpenQASM 2 program"))
+        check_shot_values(shots, sum(register.size for register in circuit.cregs), target.max_shots_times_bits)
         return json.dumps({register.name: ["0" * register.size] * shots for register in circuit.cregs}).encode()
 
     @staticmethod
     def _estimate(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         return estimate(parse_qir(program), params)
+
+
+class PooledSimulators:
+    """The service's ProviderBackend: `LocalSimulators` in a pool of worker processes (`sandbox.WorkerPool`),
+    so a run never holds this process's GIL, and each run has a wall-time and a memory limit."""
+
+    def __init__(self, *, workers: int, limits: RunLimits) -> None:
+        self._pool = WorkerPool(functools.partial(simulations, limits.memory_mb), workers=workers, limits=limits)
+
+    def run(
+        self, target: TargetSpec, route: Route, program: bytes, shots: int, params: Mapping[str, JsonValue]
+    ) -> ProviderOutput:
+        return ProviderOutput(
+            data=self._pool.call(target, route, program, shots, params), usage={"shots": float(shots)}
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+_WARM_UP = {  # Bell programs in each format a worker reads first: imports, backends and transpiler passes load
+    "ionq.circuit.v1": b'{"qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, '
+    b'{"gate": "x", "controls": [0], "targets": [1]}]}',
+    "honeywell.openqasm.v1": b'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+    b"h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n",
+}
+
+
+def simulations(memory_mb: int) -> Handler:
+    """A pool worker's set-up: `LocalSimulators` made once and warmed up on every sampling target that
+    takes a warm-up format; the handler returns a run's output bytes."""
+    simulators = LocalSimulators(AerSimulator(max_memory_mb=memory_mb))
+    for provider in load_catalog().providers:
+        for target in provider.targets:
+            for route in target.routes:
+                program = _WARM_UP.get(route.provider_format)
+                if program is not None and target.engine != "syntax-check":
+                    simulators.run(target, route, program, 10, {})
+
+    def handle(target: TargetSpec, route: Route, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
+        return simulators.run(target, route, program, shots, params).data
+
+    return handle

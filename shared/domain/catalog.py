@@ -84,6 +84,17 @@ class TargetSpec(CatalogModel):
     max_qubits: int = Field(ge=1)
     default_shots: int = Field(ge=1)
     max_shots: int = Field(ge=1)
+    # Output limits, sized so an output stays within the 8 MiB that GET jobs/{id}/output serves.
+    max_shots_times_bits: int = Field(
+        ge=1,
+        description="the most values a per-shot output may hold: shots x classical bits (results for QIR); "
+        "a program past it is refused before it runs",
+    )
+    max_histogram_entries: int = Field(
+        ge=1,
+        description="the most outcomes a histogram may hold (an exact one can have 2^qubits); a program past it "
+        "fails with OutputTooLarge, before its histogram is built",
+    )
     cancels_executing: bool
     average_queue_time: int = Field(ge=0)
 

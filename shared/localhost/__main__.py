@@ -43,6 +43,7 @@ def main() -> int:
         storage_process = azurite.start_azurite(
             PROJECT_ROOT, settings.local_state_dir / "azurite", settings.azurite_blob_port
         )
+    simulators = bootstrap.backend()  # its worker processes start now, while the rest gets ready
     app = importlib.import_module("function_app").app
     host = LocalHost(
         app,
@@ -65,6 +66,7 @@ def main() -> int:
     try:
         host.wait()
     finally:
+        simulators.close()  # a run under way fails transiently: its message is delivered again next time
         host.stop()
         if storage_process is not None:
             azurite.stop(storage_process)

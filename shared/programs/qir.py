@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from shared.domain.catalog import QirProfile
 from shared.domain.errors import Diagnostic, InvalidProgramError, TransientJobError, UnsupportedProgramError
 
 from .formats import decode_text, invalid_program
+from .limits import MAX_OUTPUT_DEPTH
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ QIR_PROGRAM = "The QIR program"
 CODE = "InvalidQir"
 WORKER = Path(__file__).with_name("qir_worker.py")
 PARSE_TIMEOUT = 20.0
+MAX_PARSERS = 2  # parser processes at once; a parse waits its turn, at most PARSE_TIMEOUT
+# What a parser process keeps of this one's environment: nothing secret (no keys, no identity endpoint).
+_INHERITED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+_PARSERS = threading.BoundedSemaphore(MAX_PARSERS)
 MAX_QUBITS = 10_000
 MAX_RESULTS = 100_000
 _BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
@@ -258,7 +264,10 @@ def _parse(data: bytes, timeout: float, worker: Sequence[str] | None) -> QirProg
     # -P: the script's folder is not put on sys.path; the parent's sys.path is (Functions puts
     # packages on PYTHONPATH). faulthandler prints a crashing parse's stack to stderr for the log.
     command = list(worker) if worker is not None else [sys.executable, "-P", "-X", "faulthandler", str(WORKER)]
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    environment = {name: os.environ[name] for name in _INHERITED_ENVIRONMENT if name in os.environ}
+    environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+    if not _PARSERS.acquire(timeout=timeout):
+        raise TransientJobError(f"All {MAX_PARSERS} QIR parser processes stayed busy for {timeout:g} s; try again.")
     started = time.perf_counter()
     try:
         finished = subprocess.run(
@@ -268,6 +277,8 @@ def _parse(data: bytes, timeout: float, worker: Sequence[str] | None) -> QirProg
         raise _unsafe(f"parsing took longer than {timeout:g} s and was stopped") from None
     except OSError as exc:
         raise TransientJobError(f"Cannot start the QIR parser process: {exc}") from exc
+    finally:
+        _PARSERS.release()
     wall = time.perf_counter() - started
     if finished.returncode < 0:
         raise _unsafe(f"the parser process died with signal {_signal_name(-finished.returncode)}", finished.stderr)
@@ -388,12 +399,16 @@ def _program(raw: _WorkerProgram, seconds: float, wall: float) -> QirProgram:
 
 
 def _output_tree(records: Sequence[QirRecord]) -> OutputNode | None:
-    """Nest the flat recording calls; several top-level records form a tuple."""
+    """Nest the flat recording calls; several top-level records form a tuple.
+
+    Containers nest at most MAX_OUTPUT_DEPTH deep, so reading (and later printing) an outcome recurses a
+    bounded number of times.
+    """
     if not records:
         return None
     position = 0
 
-    def take() -> OutputNode:
+    def take(depth: int) -> OutputNode:
         nonlocal position
         if position >= len(records):
             raise _bad_output("a tuple or array announces more items than are recorded after it")
@@ -401,12 +416,18 @@ def _output_tree(records: Sequence[QirRecord]) -> OutputNode | None:
         position += 1
         if record.kind == "result":
             return ResultNode(index=record.index or 0, label=record.label)
-        items = tuple(take() for _ in range(record.count or 0))
+        if depth >= MAX_OUTPUT_DEPTH:
+            message = f"output records (tuples and arrays) nest more than {MAX_OUTPUT_DEPTH} deep"
+            raise UnsupportedProgramError(
+                f"This service cannot run the QIR program: {message}.",
+                diagnostics=[Diagnostic(code="OutputNestedTooDeep", message=message)],
+            )
+        items = tuple(take(depth + 1) for _ in range(record.count or 0))
         return ContainerNode(kind=record.kind, items=items, label=record.label)
 
     top: list[OutputNode] = []
     while position < len(records):
-        top.append(take())
+        top.append(take(0))
     return top[0] if len(top) == 1 else ContainerNode(kind="tuple", items=tuple(top), label=None)
 
 

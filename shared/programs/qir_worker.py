@@ -21,6 +21,7 @@ import math
 import operator
 import re
 import resource
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -729,11 +730,17 @@ def sized(entry: pyqir.Function, attribute_name: str, role: str, walker: Walker)
 
 
 def limit_resources(timeout: float) -> None:
-    """No core files; a CPU and memory ceiling in case the parent cannot stop us."""
+    """No core files, no files written, no new processes (for a non-root user: root is exempt from
+    RLIMIT_NPROC); a CPU and memory ceiling in case the parent cannot stop us."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write to a file fails (EFBIG) rather than killing us
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     cpu = math.ceil(timeout) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # a sandboxed parent may have set a lower one
+    memory = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
 def main() -> None:
