@@ -19,7 +19,7 @@ Json = dict[str, Any]
 
 
 class QuantumClient:
-    """One workspace of the service. The API key goes to the service only, never to blob storage."""
+    """One workspace of the service. The API key goes to the service alone: not to storage, not along redirects."""
 
     def __init__(self, connection: Connection) -> None:
         self.endpoint = connection.endpoint
@@ -83,9 +83,15 @@ class QuantumClient:
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Json:
         try:
-            response = self._api.request(method, self.base + path, timeout=TIMEOUT, **kwargs)
+            response = self._api.request(method, self.base + path, timeout=TIMEOUT, allow_redirects=False, **kwargs)
         except requests.RequestException as error:
             raise UnreachableError(f"cannot reach {self.endpoint} ({_reason(error)})") from None
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("Location", "")
+            raise QJobsError(
+                f"the service answered {method} {path} with a redirect ({response.status_code}) to {where!r}; "
+                "qjobs does not follow redirects with the API key: set the endpoint to the service's own address"
+            )
         if response.status_code == 401:
             raise QJobsError("the API key was refused (401); check --key, QJOBS_KEY or the config file")
         if not response.ok:

@@ -8,6 +8,8 @@ restart. A dispatcher thread delivers them as CloudEvents 1.0 (structured JSON, 
   and `webhook-signature: v1,<base64 HMAC of "{id}.{timestamp}.{body}">`;
 - failures retried with exponential backoff (408, 429, 5xx and network errors); other 4xx answers and
   running out of attempts dead-letter the delivery, as Event Grid does;
+- redirects never followed: a 3xx answer is a failed delivery, dead-lettered like a 4xx (a signed event
+  goes only to the URL the operator configured), and a 3xx to the handshake is no validation;
 - a job's events in order: a job's next event waits until its previous one is delivered or
   dead-lettered, while other jobs' events go on.
 """
@@ -51,6 +53,16 @@ CREATE INDEX IF NOT EXISTS deliveries_by_job ON deliveries (subscriber, dead, jo
 """
 _RETRIED = {408, 429}
 _MAX_BACKOFF = 300.0
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx stays an answer (an HTTPError) instead of a new request to wherever it points."""
+
+    def redirect_request(self, *_: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
 @dataclass(frozen=True)
@@ -177,10 +189,11 @@ class WebhookDispatcher:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 response.read()
         except urllib.error.HTTPError as error:
-            self._failed(subscriber, delivery, f"HTTP {error.code}", retry=error.code in _RETRIED or error.code >= 500)
+            reason = f"HTTP {error.code}" + (" (redirects are not followed)" if 300 <= error.code < 400 else "")
+            self._failed(subscriber, delivery, reason, retry=error.code in _RETRIED or error.code >= 500)
             return 0
         except (OSError, TimeoutError) as error:
             self._failed(subscriber, delivery, f"{type(error).__name__}: {error}", retry=True)
@@ -213,7 +226,7 @@ class WebhookDispatcher:
             subscriber, method="OPTIONS", headers={"WebHook-Request-Origin": ORIGIN}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 allowed = response.headers.get("WebHook-Allowed-Origin", "")
         except (OSError, TimeoutError) as error:
             allowed, reason = "", str(error)

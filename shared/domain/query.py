@@ -84,10 +84,15 @@ class JobQuery:
 
 
 MAX_PAGE = 100
+# A filter is refused, as a bad request, past these: no store's query planner or our recursion meets a
+# filter it cannot take (SQLite stops at an expression tree 1,000 deep). The SDK writes a handful of terms.
+MAX_FILTER_DEPTH = 32  # parentheses and `not` nested in one another
+MAX_FILTER_TERMS = 100  # comparisons and startswith calls in one filter
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<dt>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)"
-    r"|(?P<num>\d+(?:\.\d+)?)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),]))"
+    r"(?P<str>'(?:[^']|'')*')|(?P<dt>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)"
+    r"|(?P<num>\d+(?:\.\d+)?)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),])"
 )
+_NOT_SPACE = re.compile(r"\S")
 _FIELDS = {f.value.lower(): f for f in QueryField}
 
 
@@ -102,19 +107,22 @@ class _Token:
     position: int
 
 
+def _skip_space(text: str, position: int) -> int:
+    found = _NOT_SPACE.search(text, position)
+    return len(text) if found is None else found.start()
+
+
 def _tokenize(text: str) -> list[_Token]:
+    """The filter's tokens, in one pass over the text."""
     tokens: list[_Token] = []
-    position = 0
+    position = _skip_space(text, 0)
     while position < len(text):
-        if text[position:].strip() == "":
-            break
         match = _TOKEN.match(text, position)
         if match is None or match.lastgroup is None:
-            start = len(text[position:]) - len(text[position:].lstrip()) + position
-            raise _bad(f"unexpected character {text[start]!r}", start)
+            raise _bad(f"unexpected character {text[position]!r}", position)
         kind = match.lastgroup
-        tokens.append(_Token(kind, match.group(kind), match.start(kind)))
-        position = match.end()
+        tokens.append(_Token(kind, match.group(kind), position))
+        position = _skip_space(text, match.end())
     return tokens
 
 
@@ -123,6 +131,8 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.terms = 0
 
     def parse(self) -> Expr:
         expr = self._or()
@@ -166,13 +176,21 @@ class _Parser:
         return items[0] if len(items) == 1 else AllOf(tuple(items))
 
     def _unary(self) -> Expr:
-        if self._keyword("not"):
-            return Not(self._unary())
         token = self._next("a condition")
+        if token.kind == "word" and token.text.lower() == "not":
+            self._nest(token)
+            expr: Expr = Not(self._unary())
+            self.depth -= 1
+            return expr
         if token.text == "(":
+            self._nest(token)
             expr = self._or()
             self._expect_punct(")")
+            self.depth -= 1
             return expr
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise _bad(f"more than {MAX_FILTER_TERMS} conditions; a filter may have at most that many", token.position)
         if token.kind == "word" and token.text.lower() == "startswith":
             self._expect_punct("(")
             field = self._field(self._next("a field name"))
@@ -189,6 +207,14 @@ class _Parser:
         except ValueError:
             raise _bad(f"unknown operator {op_token.text!r}; use eq, ne, gt, ge, lt or le", op_token.position) from None
         return Compare(field, op, self._value(field, self._next("a value")))
+
+    def _nest(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise _bad(
+                f"nested more than {MAX_FILTER_DEPTH} deep (parentheses and 'not'); write the filter flatter",
+                token.position,
+            )
 
     @staticmethod
     def _field(token: _Token) -> QueryField:

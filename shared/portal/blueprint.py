@@ -1,16 +1,16 @@
 """The portal's HTTP functions: the job management page and its two assets, and nothing else.
 
-The files are read once per process. The page carries the workspace path (a meta tag the script reads)
-and the assets' content hashes in their URLs, so a browser keeps app.js and app.css for a year yet never
-runs a stale one; the page itself is revalidated on every load (ETag). Only the names in `_FILES` are
-served: any other name, `../` and its encodings included, is a 404. The page signs in with an API key the
-user types; the functions here are anonymous because they serve nothing but these files.
+The files are read once per process. The page carries the assets' content hashes in their URLs, so a
+browser keeps app.js and app.css for a year yet never runs a stale one; the page itself is revalidated on
+every load (ETag). Only the names in `_FILES` are served: any other name, `../` and its encodings included,
+is a 404. The page signs in with an API key the user types; the functions here are anonymous because they
+serve nothing but these files, which say nothing about the deployment: the script learns the workspace
+path only after sign-in, from the API (a WorkspaceNotFound answer to a key holder names the served one).
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -18,8 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import azure.functions as func
-
-from shared.config import get_settings
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ has no annotations
 
@@ -74,7 +72,6 @@ def _file(body: bytes, mimetype: str) -> StaticFile:
 def _static(name: str) -> StaticFile:
     if name == PAGE:
         text = (STATIC / PAGE).read_text(encoding="utf-8")
-        text = text.replace("{{workspace}}", html.escape(get_settings().workspace_path, quote=True))
         for asset in _ASSETS:
             text = text.replace(f'"{asset}"', f'"{asset}?v={_static(asset).version}"')
         return _file(text.encode(), _FILES[PAGE])

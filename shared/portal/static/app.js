@@ -2,6 +2,8 @@
 //
 // Rules kept throughout:
 // - the API key lives in sessionStorage and travels only in the x-ms-quantum-api-key header, never in a URL;
+// - the page tells an anonymous visitor nothing about the deployment: the workspace path is learned after
+//   sign-in, from the service's WorkspaceNotFound answer to a keyed request (its ServedWorkspace detail);
 // - server data reaches the page through textContent and attributes, never as markup (the page's CSP
 //   enforces Trusted Types, so an innerHTML assignment would throw);
 // - the URL hash holds what is shown (#/jobs?filters, #/jobs/<id>?filters), so links, reloads and the
@@ -26,8 +28,9 @@
 
   const $ = (id) => document.getElementById(id);
   const apiRoot = window.location.pathname.replace(/portal\/[^/]*$/, '');
-  const workspacePath = document.querySelector('meta[name="quantum-workspace"]').content;
-  const base = `${apiRoot}${workspacePath}/`;
+  // A workspace no service serves: the answer names the one this service does.
+  const PROBE = 'subscriptions/-/resourceGroups/-/providers/Microsoft.Quantum/workspaces/-/providerStatus';
+  let workspacePath = null; // learned on the first request after sign-in; forgotten at sign-out
 
   // ---------------------------------------------------------------- small DOM helpers
 
@@ -124,13 +127,9 @@
 
   const apiKey = () => window.sessionStorage.getItem(KEY_STORE);
 
-  async function request(path, options) {
-    const { method = 'GET', signal } = options || {};
-    const key = apiKey();
-    if (!key) throw new ApiError(401, 'SignedOut', 'You are signed out.');
-    let response;
+  async function send(url, method, key, signal) {
     try {
-      response = await fetch(base + path, {
+      return await fetch(url, {
         method,
         signal,
         headers: { [KEY_HEADER]: key },
@@ -142,7 +141,32 @@
       if (error.name === 'AbortError') throw error;
       throw new ApiError(0, 'Unreachable', 'The service cannot be reached. Is the host running?');
     }
+  }
+
+  async function servedWorkspace(key, signal) {
+    const response = await send(apiRoot + PROBE, 'GET', key, signal);
+    if (response.status !== 404) throw await failure(response, key);
+    const error = await failure(response, key);
+    const served = error.details.find((detail) => detail.code === 'ServedWorkspace');
+    if (!served || typeof served.target !== 'string') throw error;
+    return served.target;
+  }
+
+  async function request(path, options) {
+    const { method = 'GET', signal } = options || {};
+    const key = apiKey();
+    if (!key) throw new ApiError(401, 'SignedOut', 'You are signed out.');
+    if (workspacePath === null) {
+      workspacePath = await servedWorkspace(key, signal);
+      setText($('workspace-name'), `Workspace ${workspacePath.split('/').pop() || ''}`);
+    }
+    const response = await send(`${apiRoot}${workspacePath}/${path}`, method, key, signal);
     if (response.ok) return response;
+    throw await failure(response, key);
+  }
+
+  // The error a failed answer carries; a 401 for the key in use signs out.
+  async function failure(response, key) {
     let body = null;
     try {
       body = await response.json();
@@ -150,7 +174,7 @@
       body = null; // not JSON: the status line says enough
     }
     const error = body && body.error ? body.error : {};
-    const failure = new ApiError(
+    const refused = new ApiError(
       response.status,
       error.code || String(response.status),
       error.message || `${response.status} ${response.statusText}`.trim(),
@@ -159,7 +183,7 @@
     if (response.status === 401 && apiKey() === key) {
       signOut('The service did not accept this API key (401 Unauthorized). Check the key and sign in again.');
     }
-    throw failure;
+    return refused;
   }
 
   const getJson = async (path, options) => (await request(path, options)).json();
@@ -262,6 +286,8 @@
 
   function signOut(text, kind) {
     window.sessionStorage.removeItem(KEY_STORE);
+    workspacePath = null;
+    setText($('workspace-name'), '');
     stopWork();
     clearData();
     showSignIn(text, kind);
@@ -844,7 +870,6 @@
 
   // ---------------------------------------------------------------- start
 
-  setText($('workspace-name'), `Workspace ${workspacePath.split('/').pop() || ''}`);
   window.addEventListener('hashchange', route);
   route();
   performance.mark('script-done');
