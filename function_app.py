@@ -96,12 +96,13 @@ def quotas(req: func.HttpRequest) -> func.HttpResponse:
 @app.blob_trigger(
     arg_name="blob",
     path="%PROGRAMS_CONTAINER%/{name}",
-    connection="AzureWebJobsStorage",
+    connection="JobsStorage",  # job data's own account, apart from the host's (AzureWebJobsStorage)
     source=func.BlobSource.EVENT_GRID,  # Flex Consumption has no container scan; infra/ subscribes the webhook
 )
 def intake_program(blob: func.InputStream) -> None:
     container, _, name = (blob.name or "").partition("/")
-    intake.intake_program(bootstrap.pipeline(), container, name, blob.read(), getattr(blob, "metadata", None) or {})
+    metadata = getattr(blob, "metadata", None) or {}
+    intake.intake_blob(bootstrap.pipeline(), container, name, blob.length, blob.read, metadata)
 
 
 def _register_translator(provider_id: str) -> None:

@@ -199,7 +199,7 @@ def operations_per_job(jobs: int) -> dict[str, float]:
         "blob.blob_url",
         "blob.container_url",
         "blob.locate",
-        "blob.container_sas_url",
+        "blob.sas_token",
         "blob.list_blobs",
         "queue.receive",
         "queue.send_many",

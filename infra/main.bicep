@@ -58,6 +58,9 @@ param keyVaultPurgeProtection bool = false
 @maxValue(90)
 param keyVaultSoftDeleteRetentionInDays int = 7
 
+@description('Optional. Object ID of a user or group who may submit and change jobs with a Microsoft Entra ID token (azd sets the deploying user). Others in the tenant need ENTRA_CONTRIBUTORS or ENTRA_READERS.')
+param principalId string = ''
+
 @description('Optional. NCRONTAB schedule (six fields) of the stuck-job sweep, SWEEP_SCHEDULE.')
 param sweepSchedule string = '0 */5 * * * *'
 
@@ -120,7 +123,8 @@ module storage 'modules/storage.bicep' = {
   name: 'storage'
   scope: rg
   params: {
-    name: '${abbrs.storage}${resourceToken}'
+    hostaccount: '${abbrs.storage}${resourceToken}'
+    jobsaccount: '${abbrs.storage}jobs${resourceToken}'
     location: location
     tags: tags
     skuName: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS'
@@ -189,7 +193,8 @@ module rbac 'modules/rbac.bicep' = {
   scope: rg
   params: {
     principalId: identity.outputs.principalId
-    storageAccountName: storage.outputs.name
+    hostStorageAccountName: storage.outputs.hostaccount
+    jobStorageAccountName: storage.outputs.jobsaccount
     serviceBusNamespaceName: serviceBus.outputs.name
     eventGridTopicName: eventGrid.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -204,11 +209,16 @@ module rbac 'modules/rbac.bicep' = {
 var appSettings = {
   // Host storage (AzureWebJobsStorage) by identity; queues and tables are the blob trigger's poison queue and
   // the host's diagnostic events.
-  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
-  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
-  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.hostBlobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.hostQueueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.hostTableEndpoint
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.outputs.clientId
+  // Job data (program drops, per-job containers) in an account of its own: the blob trigger's connection, and
+  // the account the app signs clients' SAS URLs for. No SAS can reach the host's account above.
+  JobsStorage__blobServiceUri: storage.outputs.jobsBlobEndpoint
+  JobsStorage__credential: 'managedidentity'
+  JobsStorage__clientId: identity.outputs.clientId
   // The queue triggers' connection.
   ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
   ServiceBusConnection__credential: 'managedidentity'
@@ -230,6 +240,9 @@ var appSettings = {
   QUANTUM_WORKSPACE: workspaceName
   // Resolved by the platform with the identity (keyVaultReferenceIdentity); the value lives only in the vault.
   QUANTUM_API_KEYS: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${apiKeysSecretName})'
+  // Microsoft Entra ID bearer tokens from this tenant are accepted beside the keys (the SDK's default credential).
+  ENTRA_TENANT_ID: tenant().tenantId
+  ENTRA_CONTRIBUTORS: principalId
   PROGRAMS_CONTAINER: programsContainerName
   SWEEP_SCHEDULE: sweepSchedule
 }
@@ -243,7 +256,7 @@ module functionApp 'modules/functionapp.bicep' = {
     location: location
     tags: tags
     identityId: identity.outputs.id
-    deploymentContainerUrl: '${storage.outputs.blobEndpoint}${deploymentContainerName}'
+    deploymentContainerUrl: '${storage.outputs.hostBlobEndpoint}${deploymentContainerName}'
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     zoneRedundant: zoneRedundant
@@ -262,7 +275,8 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_IDENTITY_NAME string = identity.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
-output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.hostaccount
+output JOBS_STORAGE_ACCOUNT_NAME string = storage.outputs.jobsaccount
 output API_KEYS_SECRET_NAME string = apiKeysSecretName
 output BLOB_DROP_SYSTEM_TOPIC string = storage.outputs.systemTopicName
 output BLOB_DROP_DEADLETTER_CONTAINER string = deadLetterContainerName

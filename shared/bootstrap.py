@@ -14,21 +14,22 @@ from azure.core.credentials import TokenCredential
 from azure.cosmos import CosmosClient, DatabaseProxy
 from azure.identity import DefaultAzureCredential
 
-from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.blob_artifacts import BlobArtifactStore
 from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.adapters.embedded_queue import EmbeddedQueue
 from shared.adapters.eventgrid_publisher import EventGridTopicPublisher
-from shared.adapters.local import EmbeddedQueueSender, LocalSimulators, SystemClock
+from shared.adapters.local import EmbeddedQueueSender, PooledSimulators, SystemClock
+from shared.adapters.sandbox import RunLimits
 from shared.adapters.servicebus_sender import ServiceBusSender
 from shared.adapters.sqlite_jobs import SqliteJobStore
 from shared.adapters.sqlite_sessions import SqliteSessionStore
 from shared.adapters.webhooks import WebhookDispatcher
+from shared.api.auth import EntraTokens
 from shared.api.http import ApiContext
 from shared.config import Settings, get_settings
 from shared.domain.catalog import load_catalog
-from shared.ports import EventPublisher, JobStore, MessageSender, ProviderBackend, SessionStore
+from shared.ports import EventPublisher, JobStore, MessageSender, SessionStore
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
@@ -141,15 +142,20 @@ def pipeline() -> Pipeline:
             executing_deadline=timedelta(seconds=s.executing_deadline_seconds),
             max_redrives=s.max_redrives,
             sas_ttl=timedelta(minutes=s.sas_ttl_minutes),
+            programs_container=s.programs_container,
         ),
     )
 
 
 @cache
-def backend() -> ProviderBackend:
-    return LocalSimulators(AerSimulator())
+def backend() -> PooledSimulators:
+    """The simulators, in worker processes started here; the local host stops them with `close()`."""
+    s = settings()
+    limits = RunLimits(seconds=s.simulation_timeout_seconds, memory_mb=s.simulation_memory_mb)
+    return PooledSimulators(workers=s.simulation_workers, limits=limits)
 
 
 @cache
 def api_context() -> ApiContext:
-    return ApiContext(pipeline(), settings())
+    s = settings()
+    return ApiContext(pipeline(), s, tokens=EntraTokens(s) if s.entra_tenant_id else None)

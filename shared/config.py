@@ -24,16 +24,25 @@ class Settings(BaseSettings):
     resource_group: str = Field("local", alias="QUANTUM_RESOURCE_GROUP")
     workspace_name: str = Field("local", alias="QUANTUM_WORKSPACE")
     api_keys: str | None = Field(None, alias="QUANTUM_API_KEYS")
+    # Microsoft Entra ID bearer tokens, beside the keys: accepted only when a tenant is set. Principals (object
+    # ids, comma-separated, or * for any in the tenant) listed as contributors may change jobs; readers may look.
+    entra_tenant_id: str | None = Field(None, alias="ENTRA_TENANT_ID")
+    entra_audience: str = Field("https://quantum.microsoft.com", alias="ENTRA_AUDIENCE")
+    entra_jwks_uri: str | None = Field(None, alias="ENTRA_JWKS_URI")
+    entra_contributors: str = Field("", alias="ENTRA_CONTRIBUTORS")
+    entra_readers: str = Field("", alias="ENTRA_READERS")
 
     # Local host.
     port: int = Field(7071, alias="PORT", json_schema_extra=LOCAL, ge=1, le=65535)
     local_state_dir: Path = Field(Path(".local"), alias="LOCAL_STATE_DIR", json_schema_extra=LOCAL)
     start_azurite: bool = Field(True, alias="LOCAL_START_AZURITE", json_schema_extra=LOCAL)
     azurite_blob_port: int = Field(10000, alias="AZURITE_BLOB_PORT", json_schema_extra=LOCAL, ge=1, le=65535)
+    # Job data (per-job containers, program drops): a storage account of its own, never the Functions host's
+    # (AzureWebJobsStorage holds the deployment package and host keys, which no SAS of ours may reach).
     storage_connection: str | None = Field(
         None,
-        validation_alias=AliasChoices("AzureWebJobsStorage", "STORAGE_CONNECTION"),
-        alias="AzureWebJobsStorage",
+        validation_alias=AliasChoices("JobsStorage", "STORAGE_CONNECTION"),
+        alias="JobsStorage",
         json_schema_extra=LOCAL,
     )
     queue_workers: int = Field(4, alias="LOCAL_QUEUE_WORKERS", json_schema_extra=LOCAL, ge=1, le=64)
@@ -49,11 +58,19 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(4 * 1024 * 1024, alias="MAX_INPUT_BYTES", ge=1)
     max_request_bytes: int = Field(1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1)
     inline_message_bytes: int = Field(96 * 1024, alias="INLINE_MESSAGE_BYTES", ge=0, le=160 * 1024)
-    sas_ttl_minutes: int = Field(60, alias="SAS_TTL_MINUTES", ge=6, le=7 * 24 * 60)
+    # SAS URLs given to clients: long enough for an upload and a download (the SDK renews one within 5 minutes
+    # of its expiry), short enough that a leaked one soon stops working.
+    sas_ttl_minutes: int = Field(15, alias="SAS_TTL_MINUTES", ge=6, le=24 * 60)
+
+    # Simulations run in a pool of worker processes, apart from the API. A run past the timeout is stopped
+    # and its job fails; the memory is what a run may allocate beyond a warmed-up worker's own.
+    simulation_workers: int = Field(2, alias="SIMULATION_WORKERS", ge=1, le=32)
+    simulation_timeout_seconds: float = Field(300.0, alias="SIMULATION_TIMEOUT_SECONDS", gt=0)
+    simulation_memory_mb: int = Field(2048, alias="SIMULATION_MEMORY_MB", ge=64)
 
     # Azure: every connection is by managed identity. Each endpoint that is set selects the Azure adapter
     # over its embedded stand-in; infra/ sets them all.
-    blob_service_uri: str | None = Field(None, alias="AzureWebJobsStorage__blobServiceUri", json_schema_extra=AZURE)
+    blob_service_uri: str | None = Field(None, alias="JobsStorage__blobServiceUri", json_schema_extra=AZURE)
     servicebus_namespace: str | None = Field(
         None, alias="ServiceBusConnection__fullyQualifiedNamespace", json_schema_extra=AZURE
     )

@@ -94,9 +94,10 @@ class ArtifactStore(Protocol):
         """(container, blob) for a blob URL of this account, None for anything else."""
         ...
 
-    def container_sas_url(self, container: str, ttl: timedelta) -> str: ...
-
-    def blob_sas_url(self, container: str, blob: str, ttl: timedelta) -> str: ...
+    def sas_token(self, container: str, blob: str | None, permissions: str, ttl: timedelta) -> str:
+        """A SAS query string for the container (blob None) or for one blob in it, granting exactly
+        `permissions` (Blob storage's letters: r read, c create, w write, l list) for `ttl`."""
+        ...
 
 
 class MessageSender(Protocol):

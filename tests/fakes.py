@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 from pydantic import JsonValue
 
@@ -182,14 +183,12 @@ class FakeArtifacts:
     def locate(self, url: str) -> tuple[str, str] | None:
         if not url.startswith(BASE + "/"):
             return None
-        container, _, blob = url[len(BASE) + 1 :].partition("/")
+        container, _, blob = unquote(url[len(BASE) + 1 :]).partition("/")  # as the storage SDK decodes it
         return (container, blob) if blob else None
 
-    def container_sas_url(self, container: str, ttl: timedelta) -> str:
-        return f"{self.container_url(container)}?sig=x"
-
-    def blob_sas_url(self, container: str, blob: str, ttl: timedelta) -> str:
-        return f"{self.blob_url(container, blob)}?sig=x"
+    def sas_token(self, container: str, blob: str | None, permissions: str, ttl: timedelta) -> str:
+        resource = "c" if blob is None else f"b:{blob}"
+        return f"sr={resource}&sp={permissions}&sig=x"
 
 
 @dataclass

@@ -13,7 +13,7 @@ for ($attempt = 1; ; $attempt++) {
       functionAppName="$env:AZURE_FUNCTION_APP_NAME" `
       systemTopicName="$env:BLOB_DROP_SYSTEM_TOPIC" `
       programsContainerName="$env:PROGRAMS_CONTAINER" `
-      storageAccountName="$env:AZURE_STORAGE_ACCOUNT_NAME" `
+      storageAccountName="$env:JOBS_STORAGE_ACCOUNT_NAME" `
       deadLetterContainerName="$env:BLOB_DROP_DEADLETTER_CONTAINER" `
       identityName="$env:AZURE_IDENTITY_NAME" `
     --output none

@@ -19,7 +19,7 @@ until az deployment group create \
     functionAppName="$AZURE_FUNCTION_APP_NAME" \
     systemTopicName="$BLOB_DROP_SYSTEM_TOPIC" \
     programsContainerName="$PROGRAMS_CONTAINER" \
-    storageAccountName="$AZURE_STORAGE_ACCOUNT_NAME" \
+    storageAccountName="$JOBS_STORAGE_ACCOUNT_NAME" \
     deadLetterContainerName="$BLOB_DROP_DEADLETTER_CONTAINER" \
     identityName="$AZURE_IDENTITY_NAME" \
   --output none

@@ -21,7 +21,7 @@ param systemTopicName string
 @description('Required. Container whose blob-created events go to intake_program (PROGRAMS_CONTAINER).')
 param programsContainerName string
 
-@description('Required. Name of the storage account, which also holds the dead-letter container.')
+@description('Required. Name of the job data\'s storage account (JOBS_STORAGE_ACCOUNT_NAME), which also holds the dead-letter container.')
 param storageAccountName string
 
 @description('Required. Container for events Event Grid gives up delivering.')

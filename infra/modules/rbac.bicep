@@ -4,8 +4,11 @@
 @description('Required. Principal (object) ID of the app\'s user-assigned identity.')
 param principalId string
 
-@description('Required. Name of the storage account.')
-param storageAccountName string
+@description('Required. Name of the Functions host\'s storage account (AzureWebJobsStorage, deployment package).')
+param hostStorageAccountName string
+
+@description('Required. Name of the job data\'s storage account (JobsStorage: drops and per-job containers).')
+param jobStorageAccountName string
 
 @description('Required. Name of the Service Bus namespace.')
 param serviceBusNamespaceName string
@@ -25,8 +28,12 @@ param cosmosAccountName string
 @description('Required. Name of the Cosmos DB database the identity reads and writes.')
 param cosmosDatabaseName string
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource jobStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: jobStorageAccountName
 }
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
@@ -49,10 +56,9 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
   name: cosmosAccountName
 }
 
-var storageRoleIds = [
-  // Storage Blob Data Owner: the host's own blobs (keys, timer schedule state, singleton leases), the Flex
-  // deployment package, reading dropped programs, creating and deleting per-job containers, and the user
-  // delegation key behind the app's SAS URLs.
+var hostStorageRoleIds = [
+  // Storage Blob Data Owner: the host's own blobs (keys, timer schedule state, singleton leases) and the Flex
+  // deployment package. No SAS the app signs is for this account.
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   // Storage Queue Data Contributor: the blob trigger writes blobs it fails to process to its poison queue
   // (webjobs-blobtrigger-poison) in the AzureWebJobsStorage account.
@@ -84,10 +90,28 @@ var keyVaultRoleIds = [
   '4633458b-17de-408a-b874-0445c86b69e6'
 ]
 
-resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in storageRoleIds: {
-    name: guid(storage.id, principalId, roleId)
-    scope: storage
+var jobStorageRoleIds = [
+  // Storage Blob Data Contributor: reading dropped programs, creating, writing and deleting per-job containers and
+  // their blobs, and the user delegation key behind the app's SAS URLs (which can grant no more than this role).
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+]
+
+resource hostStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in hostStorageRoleIds: {
+    name: guid(hostStorage.id, principalId, roleId)
+    scope: hostStorage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource jobStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in jobStorageRoleIds: {
+    name: guid(jobStorage.id, principalId, roleId)
+    scope: jobStorage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
       principalId: principalId

@@ -116,10 +116,26 @@ class BlobArtifactStore:
         except AzureError as error:
             raise DependencyError(f"Blob storage failed listing '{container}': {error}") from error
 
-    def read_with_metadata(self, container: str, blob: str) -> tuple[bytes, dict[str, str]] | None:
+    def read_with_metadata(
+        self, container: str, blob: str, *, max_bytes: int
+    ) -> tuple[bytes | None, int, dict[str, str]] | None:
+        """(body, size, metadata) of a blob, None if it is gone; the body is None, never read, past `max_bytes`.
+
+        The size comes from the blob's properties, and the download asks for exactly that many bytes of that
+        version (a blob replaced in between is a DependencyError: its new version is read on its own).
+        """
+        client = self._client.get_blob_client(container, blob)
         try:
-            downloader = self._client.get_blob_client(container, blob).download_blob(max_concurrency=1)
-            return downloader.readall(), dict(downloader.properties.metadata or {})
+            properties = client.get_blob_properties()
+            metadata = dict(properties.metadata or {})
+            if properties.size > max_bytes:
+                return None, properties.size, metadata
+            if properties.size == 0:
+                return b"", 0, metadata
+            downloader = client.download_blob(max_concurrency=1, offset=0, length=properties.size)
+            if downloader.properties.etag != properties.etag:
+                raise DependencyError(f"Blob {container}/{blob} changed while it was read.")
+            return downloader.readall(), properties.size, metadata
         except ResourceNotFoundError:
             return None
         except AzureError as error:
@@ -141,32 +157,30 @@ class BlobArtifactStore:
             return None
         return container, blob
 
-    def container_sas_url(self, container: str, ttl: timedelta) -> str:
+    def sas_token(self, container: str, blob: str | None, permissions: str, ttl: timedelta) -> str:
         now = datetime.now(UTC)
-        sas = generate_container_sas(
-            self._account,
-            container,
-            account_key=self._key,
-            user_delegation_key=None if self._key else self._delegation_key(now, ttl),
-            permission=ContainerSasPermissions(read=True, add=True, create=True, write=True, list=True),
-            expiry=now + ttl,
-            start=now - timedelta(minutes=5),
-        )
-        return f"{self.container_url(container)}?{sas}"
-
-    def blob_sas_url(self, container: str, blob: str, ttl: timedelta) -> str:
-        now = datetime.now(UTC)
-        sas = generate_blob_sas(
+        key = None if self._key else self._delegation_key(now, ttl)
+        start = now - timedelta(minutes=5)  # clients' clocks may run behind
+        if blob is None:
+            return generate_container_sas(
+                self._account,
+                container,
+                account_key=self._key,
+                user_delegation_key=key,
+                permission=ContainerSasPermissions.from_string(permissions),
+                expiry=now + ttl,
+                start=start,
+            )
+        return generate_blob_sas(
             self._account,
             container,
             blob,
             account_key=self._key,
-            user_delegation_key=None if self._key else self._delegation_key(now, ttl),
-            permission=BlobSasPermissions(read=True),
+            user_delegation_key=key,
+            permission=BlobSasPermissions.from_string(permissions),
             expiry=now + ttl,
-            start=now - timedelta(minutes=5),
+            start=start,
         )
-        return f"{self.blob_url(container, blob)}?{sas}"
 
     def _delegation_key(self, now: datetime, ttl: timedelta) -> UserDelegationKey:
         """A user delegation key that outlives a SAS of `ttl` made now; asked for again when it would not."""

@@ -6,17 +6,22 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 from pydantic import BaseModel, JsonValue, ValidationError
 
+from shared.api.auth import EntraTokens
 from shared.config import Settings
+from shared.domain.callers import KEY_HOLDER, Caller
 from shared.domain.errors import (
+    AuthenticationError,
     ConflictError,
+    DependencyError,
     Diagnostic,
+    ForbiddenError,
     InputTooLargeError,
     InvalidRequestError,
     JobServiceError,
@@ -30,11 +35,15 @@ from shared.services.pipeline import Pipeline
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "x-ms-quantum-api-key"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Handlers that a reader may POST to: a dry-run validation, and SAS URLs (the service refuses readers any
+# SAS that writes).
+READING_POSTS = frozenset({"validate_job", "storage_sas"})
+# Request bodies nested deeper than this are refused before a model sees them; no request needs more than a few.
+MAX_JSON_DEPTH = 64
 
 
-class AuthenticationError(PermanentJobError):
-    default_message = f"A valid API key is required in the {API_KEY_HEADER} header."
-    code = "Unauthorized"
+SERVED_WORKSPACE = "ServedWorkspace"  # the detail of a WorkspaceNotFound answer whose target is the served path
 
 
 class WorkspaceNotFoundError(NotFoundError):
@@ -51,6 +60,7 @@ class MethodNotAllowedError(PermanentJobError):
 ERROR_STATUS: Mapping[type[JobServiceError], int] = {
     AuthenticationError: 401,
     QuotaExceededError: 403,
+    ForbiddenError: 403,
     NotFoundError: 404,
     MethodNotAllowedError: 405,
     ConflictError: 409,
@@ -73,6 +83,8 @@ def status_for(error: JobServiceError) -> int:
 class ApiContext:
     pipeline: Pipeline
     settings: Settings
+    tokens: EntraTokens | None = None  # set when Entra ID bearer tokens are accepted beside the keys
+    caller: Caller = KEY_HOLDER  # who sent the request being handled, once authenticated
 
 
 def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> func.HttpResponse:
@@ -104,9 +116,14 @@ def endpoint(handler: Handler) -> Handler:
 
     def run(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
         try:
-            _authenticate(req, ctx.settings)
+            caller = _authenticate(req, ctx)
             _check_workspace(req, ctx.settings)
-            return handler(req, ctx)
+            if not caller.contributor and req.method not in SAFE_METHODS and handler.__name__ not in READING_POSTS:
+                raise ForbiddenError(f"{caller.name} is a reader of this workspace; only contributors change it.")
+            return handler(req, replace(ctx, caller=caller))
+        except DependencyError as error:  # the detail names our storage: it goes to the log, not the caller
+            logger.warning("%s %s failed: %s", req.method, req.url, error.message)
+            return error_response(DependencyError())
         except JobServiceError as error:
             if status_for(error) >= 500:
                 logger.warning("%s %s failed: %s", req.method, req.url, error.message)
@@ -119,10 +136,18 @@ def endpoint(handler: Handler) -> Handler:
     return run
 
 
-def _authenticate(req: func.HttpRequest, settings: Settings) -> None:
-    presented = req.headers.get(API_KEY_HEADER, "")
-    if not presented or not any(hmac.compare_digest(presented, key) for key in settings.accepted_keys()):
+def _authenticate(req: func.HttpRequest, ctx: ApiContext) -> Caller:
+    """The caller an API key or an Entra ID bearer token names; AuthenticationError when neither holds."""
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        if ctx.tokens is None:
+            raise AuthenticationError("This service takes no bearer tokens; send the API key in x-ms-quantum-api-key.")
+        return ctx.tokens.caller(token.strip())
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters, and a header may carry any.
+    presented = req.headers.get(API_KEY_HEADER, "").encode("utf-8", "surrogatepass")
+    if not presented or not any(hmac.compare_digest(presented, k.encode()) for k in ctx.settings.accepted_keys()):
         raise AuthenticationError()
+    return KEY_HOLDER
 
 
 def _check_workspace(req: func.HttpRequest, settings: Settings) -> None:
@@ -138,9 +163,15 @@ def _check_workspace(req: func.HttpRequest, settings: Settings) -> None:
         route.get("workspaceName", "").lower(),
     )
     if given != expected:
+        # The caller holds a key, so may know the workspace this service serves (the portal learns it this way).
         raise WorkspaceNotFoundError(
             f"Workspace '{route.get('workspaceName', '')}' in resource group '{route.get('resourceGroupName', '')}' "
-            f"of subscription '{route.get('subscriptionId', '')}' does not exist on this service."
+            f"of subscription '{route.get('subscriptionId', '')}' does not exist on this service.",
+            diagnostics=[
+                Diagnostic(
+                    code=SERVED_WORKSPACE, message="the workspace this service serves", path=settings.workspace_path
+                )
+            ],
         )
 
 
@@ -151,11 +182,21 @@ def parse_body(req: func.HttpRequest, model: type[M], max_bytes: int) -> M:
     body = req.get_body()
     if len(body) > max_bytes:
         raise InputTooLargeError(f"The request body is {len(body)} bytes; the limit is {max_bytes}.", target="body")
+    too_deep = InvalidRequestError(
+        f"The request body is nested more than {MAX_JSON_DEPTH} levels deep; the limit is {MAX_JSON_DEPTH}.",
+        target="body",
+    )
     try:
         data = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+    except json.JSONDecodeError as error:
+        where = f" at line {error.lineno}, column {error.colno}"
         raise InvalidRequestError(f"The request body is not valid JSON{where}.", target="body") from None
+    except ValueError:  # not UTF-8, or a number longer than the interpreter converts (4,300 digits)
+        raise InvalidRequestError("The request body is not valid JSON.", target="body") from None
+    except RecursionError:  # the decoder stops at the interpreter's recursion limit, far past ours
+        raise too_deep from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
     if not isinstance(data, dict):
         raise InvalidRequestError("The request body must be a JSON object.", target="body")
     try:
@@ -171,6 +212,21 @@ def parse_body(req: func.HttpRequest, model: type[M], max_bytes: int) -> M:
         ) from None
 
 
-def absolute_link(req: func.HttpRequest, params: Mapping[str, str | int]) -> str:
-    parts = urlsplit(req.url)
-    return str(urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), "")))
+def json_depth(value: object) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def absolute_link(req: func.HttpRequest, base_url: str, params: Mapping[str, str | int]) -> str:
+    """The request's path with `params`, at the configured base URL: never at a host the request names."""
+    base = urlsplit(base_url)
+    return str(urlunsplit((base.scheme, base.netloc, urlsplit(req.url).path, urlencode(params), "")))

@@ -14,16 +14,21 @@ from shared.api.http import (
     parse_body,
 )
 from shared.domain.catalog import TargetSpec
-from shared.domain.jobs import Job
+from shared.domain.jobs import Job, JobStatus
 from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
+from shared.domain.storage import normalize_job_id
 from shared.services import manage, sessions, validate
 from shared.services import quotas as quotas_service
-from shared.services.pipeline import normalize_job_id
+from shared.services.pipeline import Pipeline
 from shared.services.submit import JobSubmission, submit_job
 
 
-def _job(job: Job) -> dict[str, JsonValue]:
-    return job.details.to_wire()
+def _job(p: Pipeline, job: Job) -> dict[str, JsonValue]:
+    """A job as Azure Quantum returns it: a Succeeded job's outputDataUri carries a short-lived read SAS."""
+    wire = job.details.to_wire()
+    if job.status is JobStatus.SUCCEEDED:
+        wire["outputDataUri"] = manage.output_url(p, job)
+    return wire
 
 
 def _list_query(req: func.HttpRequest) -> JobQuery:
@@ -36,12 +41,14 @@ def _list_query(req: func.HttpRequest) -> JobQuery:
     )
 
 
-def _page(req: func.HttpRequest, query: JobQuery, value: list[JsonValue], next_skip: int | None) -> func.HttpResponse:
-    """One page of a list, with an absolute nextLink while more remain."""
+def _page(
+    req: func.HttpRequest, ctx: ApiContext, query: JobQuery, value: list[JsonValue], next_skip: int | None
+) -> func.HttpResponse:
+    """One page of a list, with an absolute nextLink, at the configured base URL, while more remain."""
     next_link = None
     if next_skip is not None:
         keep = {k: v for k in ("filter", "orderby") if (v := req.params.get(k))}
-        next_link = absolute_link(req, {**keep, "skip": next_skip, "top": query.top})
+        next_link = absolute_link(req, ctx.settings.api_base_url, {**keep, "skip": next_skip, "top": query.top})
     return json_response({"value": value, "nextLink": next_link})
 
 
@@ -50,7 +57,7 @@ def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
     """GET jobs."""
     query = _list_query(req)
     page = manage.list_jobs(ctx.pipeline, query)
-    return _page(req, query, [_job(j) for j in page.jobs], page.next_skip)
+    return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next_skip)
 
 
 @endpoint
@@ -58,7 +65,7 @@ def sessions_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResp
     """GET sessions."""
     query = _list_query(req)
     page = sessions.list_sessions(ctx.pipeline, query)
-    return _page(req, query, [s.details.to_wire() for s in page.sessions], page.next_skip)
+    return _page(req, ctx, query, [s.details.to_wire() for s in page.sessions], page.next_skip)
 
 
 @endpoint
@@ -84,7 +91,7 @@ def session_jobs(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET sessions/{id}/jobs."""
     query = sessions.session_jobs(ctx.pipeline, req.route_params.get("sessionId", ""), _list_query(req))
     page = manage.list_jobs(ctx.pipeline, query)
-    return _page(req, query, [_job(j) for j in page.jobs], page.next_skip)
+    return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next_skip)
 
 
 @endpoint
@@ -92,7 +99,7 @@ def top_level_items(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
     """GET topLevelItems: jobs outside sessions, and sessions."""
     query = _list_query(req)
     page = sessions.top_level_items(ctx.pipeline, query)
-    return _page(req, query, [item.to_wire() for item in page.items], page.next_skip)
+    return _page(req, ctx, query, [item.to_wire() for item in page.items], page.next_skip)
 
 
 @endpoint
@@ -105,21 +112,21 @@ def job_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     if action:
         if req.method != "POST" or action != "cancel":
             raise MethodNotAllowedError(f"Unknown action '{req.method} jobs/{{id}}:{action}'; use POST :cancel.")
-        return json_response(_job(manage.cancel_job(p, job_id)))
+        return json_response(_job(p, manage.cancel_job(p, job_id, ctx.caller)))
     if req.method == "GET":
-        return json_response(_job(p.require(job_id)))
+        return json_response(_job(p, p.require(job_id)))
     if req.method == "PUT":
         submission = parse_body(req, JobSubmission, ctx.settings.max_request_bytes)
-        outcome = submit_job(p, job_id, submission, cause="Submitted through the API")
-        return json_response(_job(outcome.job), 201 if outcome.created else 200)
+        outcome = submit_job(p, job_id, submission, cause="Submitted through the API", caller=ctx.caller)
+        return json_response(_job(p, outcome.job), 201 if outcome.created else 200)
     if req.method == "PATCH":
         update = parse_body(req, manage.JobUpdate, ctx.settings.max_request_bytes)
-        job = manage.update_job(p, job_id, update)
+        job = manage.update_job(p, job_id, update, ctx.caller)
         return json_response(
             {"name": job.details.name, "priority": job.details.priority, "tags": list(job.details.tags)}
         )
     if req.method == "DELETE":
-        manage.delete_job(p, job_id)
+        manage.delete_job(p, job_id, ctx.caller)
         return func.HttpResponse(status_code=204)
     raise MethodNotAllowedError(f"{req.method} is not allowed on jobs/{{id}}.")
 
@@ -194,7 +201,8 @@ def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
 
 
 def _target_metadata(target: TargetSpec) -> dict[str, JsonValue]:
-    """What a user choosing a target needs: formats, its own inputParams, QIR profiles, and noise if emulated."""
+    """What a user choosing a target needs: formats, its own inputParams, QIR profiles, output limits, and
+    noise if emulated."""
     formats: list[JsonValue] = list(target.input_formats)
     profiles: list[JsonValue] = [*sorted({profile for route in target.routes for profile in route.qir_profiles})]
     parameters: list[JsonValue] = [*sorted(target.input_params)]
@@ -203,6 +211,10 @@ def _target_metadata(target: TargetSpec) -> dict[str, JsonValue]:
         "inputFormats": formats,
         "inputParams": parameters,
         "qirProfiles": profiles,
+        "outputLimits": {
+            "maxShotsTimesBits": target.max_shots_times_bits,
+            "maxHistogramEntries": target.max_histogram_entries,
+        },
     }
     if target.noise is not None:
         metadata["emulation"] = "local noisy emulation from published error rates"
@@ -213,7 +225,7 @@ def _target_metadata(target: TargetSpec) -> dict[str, JsonValue]:
 @endpoint
 def storage_sas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     request = parse_body(req, manage.SasRequest, ctx.settings.max_request_bytes)
-    return json_response({"sasUri": manage.sas_uri(ctx.pipeline, request)})
+    return json_response({"sasUri": manage.sas_uri(ctx.pipeline, request, ctx.caller)})
 
 
 @endpoint

@@ -103,6 +103,23 @@ class InputNotFoundError(InvalidRequestError):
     code = "InputDataNotFound"
 
 
+class InputChangedError(PermanentJobError):
+    default_message = "The job's input changed after it was validated."
+    code = "InputChanged"
+
+
+class AuthenticationError(PermanentJobError):
+    default_message = (
+        "A valid API key is required in the x-ms-quantum-api-key header, or a Microsoft Entra ID bearer token."
+    )
+    code = "Unauthorized"
+
+
+class ForbiddenError(PermanentJobError):
+    default_message = "The caller may not do this in this workspace."
+    code = "AuthorizationFailed"
+
+
 class NotFoundError(PermanentJobError):
     default_message = "The resource does not exist."
     code = "NotFound"
@@ -140,6 +157,13 @@ class StaleWriteError(TransientJobError):
     code = "ConcurrentUpdate"
 
 
+class IntegrityError(JobServiceError):
+    """Stored data no longer matches the digest the job recorded for it: neither the caller's fault nor passing."""
+
+    default_message = "The stored data of the job does not match what the service recorded."
+    code = "DataIntegrityFailed"
+
+
 class DependencyError(TransientJobError):
     default_message = "A storage or messaging dependency failed."
     code = "DependencyUnavailable"
@@ -168,3 +192,18 @@ class SessionAbortedError(PermanentJobError):
 class QuotaExceededError(PermanentJobError):
     default_message = "A quota of this workspace is used up."
     code = "QuotaExceeded"
+
+
+class OutputTooLargeError(PermanentJobError):
+    default_message = "The job's output would be larger than the target allows."
+    code = "OutputTooLarge"
+
+
+class RunTimeLimitError(PermanentJobError):
+    default_message = "The simulation ran longer than its time limit and was stopped."
+    code = "RunTimeLimitExceeded"
+
+
+class RunMemoryLimitError(PermanentJobError):
+    default_message = "The simulation needed more memory than its limit and was stopped."
+    code = "RunMemoryLimitExceeded"

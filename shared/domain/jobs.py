@@ -12,6 +12,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
+from shared.domain.callers import Caller, CallerKind
 from shared.domain.errors import InvalidTransitionError
 
 
@@ -94,7 +95,9 @@ class JobDetails(WireModel):
     cancellation_time: datetime | None = None
     last_updated_time: datetime
     created_by: str | None = None
-    created_by_type: Literal["User", "Application", "ManagedIdentity", "Key"] | None = None
+    created_by_type: CallerKind | None = None
+    last_modified_by: str | None = None
+    last_modified_by_type: CallerKind | None = None
     cost_estimate: CostEstimate = Field(default_factory=CostEstimate)
     error_data: ErrorData | None = None
     usage: dict[str, float] | None = None
@@ -130,8 +133,9 @@ class Job(BaseModel):
 
     `fingerprint` identifies the submission, so a replayed PUT is recognised; `redrives` counts how
     often the sweeper re-sent a stuck job; `published` counts the history entries whose events have
-    been published (the job document is its own outbox); `etag` is the store's version, set by the
-    store on read.
+    been published (the job document is its own outbox); `input_sha256` and `output_sha256` are the
+    digests of the input that was validated and of the output that was written (see
+    `shared.domain.storage`); `etag` is the store's version, set by the store on read.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -142,6 +146,8 @@ class Job(BaseModel):
     redrives: int = 0
     published: int = 0
     size: ProgramSize = Field(default_factory=ProgramSize)
+    input_sha256: str | None = None
+    output_sha256: str | None = None
     etag: str | None = Field(default=None, exclude=True)
 
     @property
@@ -224,6 +230,9 @@ class Job(BaseModel):
 
     def mark_published(self) -> Self:
         return self.model_copy(update={"published": len(self.history)})
+
+    def modified_by(self, caller: Caller) -> Self:
+        return self.with_details(last_modified_by=caller.name, last_modified_by_type=caller.kind)
 
     def with_details(self, **changes: object) -> Self:
         return self.model_copy(update={"details": self.details.model_copy(update=changes)})

@@ -14,19 +14,11 @@ from datetime import datetime
 from shared.domain.errors import PermanentJobError, SessionAbortedError
 from shared.domain.jobs import CostEstimate, Job, JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.domain.storage import OUTPUT_BLOB, STAGED_OUTPUT_BLOB, TRANSLATED_BLOB, job_container, sha256
 from shared.ports import ProviderBackend
 from shared.programs import translate_program
 from shared.services import sessions
-from shared.services.pipeline import (
-    OUTPUT_BLOB,
-    STAGED_OUTPUT_BLOB,
-    TRANSLATED_BLOB,
-    Pipeline,
-    error_data,
-    inline,
-    input_location,
-    job_container,
-)
+from shared.services.pipeline import Pipeline, error_data, inline, read_input
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +44,7 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
     route = target.route_for(job.details.input_data_format)
     container = job_container(job.id)
     try:
-        program = message.program or p.artifacts.get(*input_location(p, job), max_bytes=p.limits.max_input_bytes)
+        program = message.program or read_input(p, job)
         translated = translate_program(program, job.details.input_data_format, route.provider_format)
     except PermanentJobError as error:
         _fail(p, job, error, "Translation failed")
@@ -100,6 +92,7 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
         return
     if job.status is JobStatus.WAITING:
         job = job.transition_to(JobStatus.EXECUTING, at=message.began_at, cause="Provider reported its start")
+    output_sha256 = None
     if message.succeeded:
         container = job_container(job.id)
         data = (
@@ -107,7 +100,10 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
             if message.output is not None
             else p.artifacts.get(container, message.output_blob or STAGED_OUTPUT_BLOB, max_bytes=2**31)
         )
-        p.artifacts.put(container, OUTPUT_BLOB, data, "application/json", overwrite=False)
+        if not p.artifacts.put(container, OUTPUT_BLOB, data, "application/json", overwrite=False):
+            # An earlier delivery of an outcome wrote the output first: that one stays, and is the one recorded.
+            data = p.artifacts.get(container, OUTPUT_BLOB, max_bytes=2**31)
+        output_sha256 = sha256(data)
     status, cause = (
         (JobStatus.SUCCEEDED, "Provider finished") if message.succeeded else (JobStatus.FAILED, "Provider failed")
     )
@@ -122,7 +118,7 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
         cost=cost,
         began_at=message.began_at,
     )
-    p.jobs.replace(final)
+    p.jobs.replace(final.model_copy(update={"output_sha256": output_sha256}))
     logger.info("Job %s is %s", job.id, final.status, extra={"job_id": job.id})
 
 

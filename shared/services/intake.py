@@ -20,10 +20,11 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import JsonValue, ValidationError
 
+from shared.domain.callers import SERVICE
 from shared.domain.catalog import TargetSpec
 from shared.domain.errors import (
     Diagnostic,
@@ -33,8 +34,8 @@ from shared.domain.errors import (
     UnsupportedFormatError,
 )
 from shared.domain.jobs import Job
-from shared.services.manage import check_blob_name
-from shared.services.pipeline import INPUT_BLOB, Pipeline, job_container
+from shared.domain.storage import INPUT_BLOB, check_blob_name, job_container
+from shared.services.pipeline import Pipeline
 from shared.services.submit import JobSubmission, submit_failed, submit_job
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,42 @@ _KNOWN_KEYS = frozenset({"target", "jobname", "shots", "inputdataformat", "input
 
 def drop_job_id(container: str, blob_name: str, data: bytes) -> str:
     return str(uuid.uuid5(DROP_NAMESPACE, f"{container}/{blob_name}\n{hashlib.sha256(data).hexdigest()}"))
+
+
+def intake_blob(
+    p: Pipeline,
+    container: str,
+    blob_name: str,
+    size: int | None,
+    read: Callable[[], bytes],
+    metadata: Mapping[str, str],
+) -> Job:
+    """A dropped blob as a job, its size (from its properties) checked before `read` fetches the body.
+
+    A blob over the input limit, or one the trigger gave up reading (its `read` raises a PermanentJobError),
+    becomes a Failed job that says so; its id comes from the blob's name and size, as its content is unread.
+    """
+    if size is not None and size > p.limits.max_input_bytes:
+        too_large = InputTooLargeError(
+            f"The program is {size} bytes; the limit is {p.limits.max_input_bytes}.", target="inputData"
+        )
+        return _unread(p, container, blob_name, f"{size} bytes", metadata, too_large)
+    try:
+        data = read()
+    except PermanentJobError as error:
+        return _unread(p, container, blob_name, "unreadable", metadata, error)
+    return intake_program(p, container, blob_name, data, metadata)
+
+
+def _unread(
+    p: Pipeline, container: str, blob_name: str, what: str, metadata: Mapping[str, str], error: PermanentJobError
+) -> Job:
+    """The Failed job of a blob whose body was never read; one per blob name and `what` was wrong."""
+    job_id = str(uuid.uuid5(DROP_NAMESPACE, f"{container}/{blob_name}\n{what}"))
+    logger.info("Dropped blob %s/%s was not read: %s", container, blob_name, error.message)
+    meta = {k.lower(): v for k, v in metadata.items()}
+    input_uri = p.artifacts.blob_url(job_container(job_id), INPUT_BLOB)
+    return submit_failed(p, job_id, _fallback(blob_name, meta, input_uri), error, cause=f"Dropped into {container}")
 
 
 def intake_program(p: Pipeline, container: str, blob_name: str, data: bytes, metadata: Mapping[str, str]) -> Job:
@@ -71,7 +108,7 @@ def intake_program(p: Pipeline, container: str, blob_name: str, data: bytes, met
         p.artifacts.put(job_container(job_id), INPUT_BLOB, data, "application/octet-stream", overwrite=False)
         check_blob_name(blob_name, target="blobName")
         submission = _submission(p, blob_name, data, meta, input_uri)
-        return submit_job(p, job_id, submission, cause=cause).job
+        return submit_job(p, job_id, submission, cause=cause, caller=SERVICE).job
     except PermanentJobError as error:
         logger.info("Dropped blob %s/%s is not a runnable job: %s", container, blob_name, error.message)
         return submit_failed(p, job_id, _fallback(blob_name, meta, input_uri), error, cause=cause)

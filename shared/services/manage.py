@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.errors import InputNotFoundError, InvalidRequestError, NotCancellableError, NotFoundError
+from shared.domain.callers import KEY_HOLDER, Caller
+from shared.domain.errors import (
+    ForbiddenError,
+    IntegrityError,
+    InvalidRequestError,
+    NotCancellableError,
+    NotFoundError,
+)
 from shared.domain.jobs import ACTIVE, CostEstimate, Job, JobStatus, Priority
 from shared.domain.query import MAX_PAGE, JobQuery
-from shared.services.pipeline import OUTPUT_BLOB, Pipeline, job_container, retry_stale
+from shared.domain.storage import INPUT_BLOB, OUTPUT_BLOB, check_blob_name, job_container, job_of_container, sha256
+from shared.services.pipeline import Pipeline, read_input, retry_stale
 
 logger = logging.getLogger(__name__)
-
-_CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
 
 
 class JobUpdate(BaseModel):
@@ -43,18 +48,19 @@ def list_jobs(p: Pipeline, query: JobQuery) -> Page:
     return Page(rows[:size], query.skip + size if more else None)
 
 
-def update_job(p: Pipeline, job_id: str, update: JobUpdate) -> Job:
+def update_job(p: Pipeline, job_id: str, update: JobUpdate, caller: Caller = KEY_HOLDER) -> Job:
     changes = update.model_dump(exclude_unset=True)
     if any(value is None for value in changes.values()):
         raise InvalidRequestError("name, priority and tags cannot be set to null.", target="body")
 
     def apply() -> Job:
-        return p.jobs.replace(p.require(job_id).with_details(**changes, last_updated_time=p.clock.now()))
+        job = p.require(job_id).modified_by(caller)
+        return p.jobs.replace(job.with_details(**changes, last_updated_time=p.clock.now()))
 
     return retry_stale(apply)
 
 
-def cancel_job(p: Pipeline, job_id: str) -> Job:
+def cancel_job(p: Pipeline, job_id: str, caller: Caller = KEY_HOLDER) -> Job:
     """Cancel a Waiting job at once, an Executing one where its target allows; refuse a final one."""
 
     def apply() -> Job:
@@ -66,7 +72,9 @@ def cancel_job(p: Pipeline, job_id: str) -> Job:
             raise NotCancellableError(f"Job '{job_id}' is Executing and {target.id} cannot stop a running job.")
         now = p.clock.now()
         cost, cause = _cancellation(p, job, now)
-        return p.jobs.replace(job.transition_to(JobStatus.CANCELLED, at=now, cause=cause, cost=cost))
+        return p.jobs.replace(
+            job.transition_to(JobStatus.CANCELLED, at=now, cause=cause, cost=cost).modified_by(caller)
+        )
 
     job = retry_stale(apply)
     logger.info("Job %s is Cancelled", job_id, extra={"job_id": job_id})
@@ -85,11 +93,11 @@ def _cancellation(p: Pipeline, job: Job, now: datetime) -> tuple[CostEstimate, s
     return cost, f"Cancelled by the user after {ran:.0%} of its expected run; billed {billed} for that part"
 
 
-def delete_job(p: Pipeline, job_id: str) -> None:
+def delete_job(p: Pipeline, job_id: str, caller: Caller = KEY_HOLDER) -> None:
     """Older SDKs cancel by DELETE: an active job is cancelled; a final one is deleted with its blobs."""
     job = p.require(job_id)
     if job.status in ACTIVE:
-        cancel_job(p, job_id)
+        cancel_job(p, job_id, caller)
         return
     p.artifacts.delete_container(job_container(job_id))
     p.jobs.delete(job_id)
@@ -106,14 +114,19 @@ def job_blob(p: Pipeline, job_id: str, which: str) -> tuple[bytes, str]:
     """
     job = p.require(job_id)
     if which == "input":
-        location = p.artifacts.locate(job.details.input_data_uri)
-        if location is None:
-            raise InputNotFoundError(f"Job '{job_id}' has no input in this workspace's storage.")
-        return p.artifacts.get(*location, max_bytes=MAX_VIEW_BYTES), job.details.input_data_format
+        return read_input(p, job), job.details.input_data_format
     if job.status is not JobStatus.SUCCEEDED:
         raise NotFoundError(f"Job '{job_id}' is {job.status}; only a Succeeded job has output.", target="jobId")
     data = p.artifacts.get(job_container(job_id), OUTPUT_BLOB, max_bytes=MAX_VIEW_BYTES)
+    if job.output_sha256 is not None and sha256(data) != job.output_sha256:
+        raise IntegrityError(f"The stored output of job '{job_id}' is not the output the service recorded.")
     return data, job.details.output_data_format
+
+
+def output_url(p: Pipeline, job: Job) -> str:
+    """The job's output blob with a read-only SAS for that blob alone, as Azure puts it in outputDataUri."""
+    container, store = job_container(job.id), p.artifacts
+    return f"{store.blob_url(container, OUTPUT_BLOB)}?{store.sas_token(container, OUTPUT_BLOB, 'r', p.limits.sas_ttl)}"
 
 
 class SasRequest(BaseModel):
@@ -123,34 +136,40 @@ class SasRequest(BaseModel):
     blobName: str | None = Field(None, min_length=1, max_length=1024)  # noqa: N815 - the wire name
 
 
-def sas_uri(p: Pipeline, request: SasRequest) -> str:
-    """A short-lived SAS URL: for a container (created if needed) or for one blob in it (read only)."""
-    if not _CONTAINER.match(request.containerName):
+def sas_uri(p: Pipeline, request: SasRequest, caller: Caller = KEY_HOLDER) -> str:
+    """A short-lived SAS URL granting the least that the SDK's flow needs, and only on job data.
+
+    - A blob (`blobName` given) of a submitted job's container: read, to download the output.
+    - A job container whose job does not exist yet: the container URL with a SAS that may only create
+      `inputData` (no read, list or overwrite); the SDK uploads the program there, then submits.
+    - A submitted job's container: read and list (attachments); nothing a client writes reaches a job
+      after submit.
+    - The programs container: create new blobs (drops), nothing else.
+    Anything else (the host's own containers, deployment packages) is refused, and so is a grant to create
+    blobs asked for by a reader of the workspace.
+    """
+    name, blob, ttl, store = request.containerName, request.blobName, p.limits.sas_ttl, p.artifacts
+    if blob is not None:
+        check_blob_name(blob, target="blobName")
+        p.require(_job_of(p, name))
+        return f"{store.blob_url(name, blob)}?{store.sas_token(name, blob, 'r', ttl)}"
+    if name != p.limits.programs_container and p.jobs.get(_job_of(p, name)) is not None:
+        return f"{store.container_url(name)}?{store.sas_token(name, None, 'rl', ttl)}"
+    if not caller.contributor:
+        raise ForbiddenError(f"{caller.name} is a reader of this workspace; only contributors upload programs.")
+    if name == p.limits.programs_container:
+        return f"{store.container_url(name)}?{store.sas_token(name, None, 'c', ttl)}"
+    store.ensure_container(name)
+    return f"{store.container_url(name)}?{store.sas_token(name, INPUT_BLOB, 'c', ttl)}"
+
+
+def _job_of(p: Pipeline, container: str) -> str:
+    job_id = job_of_container(container)
+    if job_id is None:
         raise InvalidRequestError(
-            f"containerName '{request.containerName}' is not a valid container name: use 3-63 lowercase "
-            "letters, digits and single hyphens, starting and ending with a letter or digit.",
+            f"containerName '{container}' is not a job container: SAS URLs are issued only for job containers "
+            f"(job-{{id}}, with an id of 1-36 lowercase letters, digits and single inner hyphens) and for drops "
+            f"into '{p.limits.programs_container}'.",
             target="containerName",
         )
-    if request.blobName is None:
-        p.artifacts.ensure_container(request.containerName)
-        return p.artifacts.container_sas_url(request.containerName, p.limits.sas_ttl)
-    check_blob_name(request.blobName, target="blobName")
-    return p.artifacts.blob_sas_url(request.containerName, request.blobName, p.limits.sas_ttl)
-
-
-def check_blob_name(name: str, *, target: str) -> None:
-    """Refuse blob names that could be read as paths elsewhere: dot segments, backslashes, controls."""
-    segments = name.split("/")
-    problem = None
-    if name.startswith("/") or name.endswith("/"):
-        problem = "it starts or ends with '/'"
-    elif any(s in {"", ".", ".."} for s in segments):
-        problem = "it has an empty, '.' or '..' path segment"
-    elif "\\" in name:
-        problem = "it contains a backslash"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
-        problem = "it contains a control character"
-    elif len(name) > 1024:
-        problem = "it is longer than 1024 characters"
-    if problem:
-        raise InvalidRequestError(f"Blob name {name[:80]!r} is not accepted: {problem}.", target=target)
+    return job_id

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
 from shared.domain.catalog import Catalog
-from shared.domain.errors import InvalidRequestError, JobNotFoundError, JobServiceError, StaleWriteError
+from shared.domain.errors import (
+    InputChangedError,
+    InvalidRequestError,
+    JobNotFoundError,
+    JobServiceError,
+    StaleWriteError,
+)
 from shared.domain.jobs import CostEstimate, ErrorData, Job
 from shared.domain.pricing import Pricing, load_pricing
+from shared.domain.storage import check_blob_name, job_of_container, sha256
 from shared.ports import ArtifactStore, Clock, JobStore, MessageSender, SessionStore
 from shared.services.notify import PublishingJobStore
 
 logger = logging.getLogger(__name__)
-
-INPUT_BLOB = "inputData"
-TRANSLATED_BLOB = "translatedInput"
-OUTPUT_BLOB = "rawOutputData"
-STAGED_OUTPUT_BLOB = "providerOutput"
-_JOB_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Limits:
     executing_deadline: timedelta
     max_redrives: int
     sas_ttl: timedelta
+    programs_container: str = "programs"
 
 
 @dataclass(frozen=True)
@@ -67,34 +68,32 @@ def inline(p: Pipeline, data: bytes) -> bytes | None:
     return data if len(data) <= p.limits.inline_message_bytes else None
 
 
-def job_container(job_id: str) -> str:
-    return f"job-{job_id}"
+def input_blob(p: Pipeline, uri: str, field: str = "inputDataUri") -> tuple[str, str]:
+    """(container, blob) of a program to read: a blob in a job container (`job-{id}`) of this workspace's storage.
 
-
-def input_location(p: Pipeline, job: Job) -> tuple[str, str]:
-    """Where the job's input blob is: the container and name in its inputDataUri."""
-    location = p.artifacts.locate(job.details.input_data_uri)
-    if location is None:
+    The service reads it with its own rights, so nothing outside the job containers may be named.
+    """
+    location = p.artifacts.locate(uri)
+    if location is None or job_of_container(location[0]) is None:
         raise InvalidRequestError(
-            f"inputDataUri {job.details.input_data_uri} is not in this workspace's storage.",
-            target="inputDataUri",
+            f"{field} must name a blob in a job container (job-{{id}}) of this workspace's storage account: get the "
+            "container's URL from storage/sasUri and upload the program there.",
+            target=field,
         )
+    check_blob_name(location[1], target=field)
     return location
 
 
-def normalize_job_id(raw: str, field: str = "jobId") -> str:
-    """Job ids are at most 36 letters, digits and single hyphens (a UUID fits), case-insensitive.
-
-    They name the blob container `job-{id}`, whose rules (lowercase, no doubled or edge hyphens)
-    they therefore follow.
-    """
-    job_id = raw.strip().lower()
-    if not 1 <= len(job_id) <= 36 or not _JOB_ID.match(job_id):
-        raise InvalidRequestError(
-            f"{field} '{raw[:60]}' is not valid: use 1-36 letters, digits and single inner hyphens, such as a UUID.",
-            target=field,
+def read_input(p: Pipeline, job: Job) -> bytes:
+    """The job's input program, exactly as it was validated at submit (its sha256 is on the job)."""
+    data = p.artifacts.get(*input_blob(p, job.details.input_data_uri), max_bytes=p.limits.max_input_bytes)
+    if job.input_sha256 is not None and sha256(data) != job.input_sha256:
+        raise InputChangedError(
+            f"The input at {job.details.input_data_uri} changed after the job was submitted: its sha256 is no "
+            f"longer {job.input_sha256}. Submit the program again as a new job.",
+            target="inputDataUri",
         )
-    return job_id
+    return data
 
 
 def error_data(error: JobServiceError) -> ErrorData:

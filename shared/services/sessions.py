@@ -23,7 +23,8 @@ from shared.domain.errors import (
 from shared.domain.jobs import Job, JobDetails, Priority, fingerprint
 from shared.domain.query import MAX_PAGE, AllOf, Compare, JobQuery, Op, QueryField
 from shared.domain.sessions import IDLE_TIMEOUT, JobFailurePolicy, Session, SessionDetails, SessionStatus
-from shared.services.pipeline import Pipeline, normalize_job_id, retry_stale
+from shared.domain.storage import normalize_job_id
+from shared.services.pipeline import Pipeline, retry_stale
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,13 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
+from shared.domain.callers import KEY_HOLDER, SERVICE, Caller
 from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
 from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
 from shared.domain.messages import TranslateJob
+from shared.domain.storage import OUTPUT_BLOB, job_container, sha256
 from shared.services import quotas, sessions
-from shared.services.pipeline import OUTPUT_BLOB, Pipeline, error_data, inline, job_container
+from shared.services.pipeline import Pipeline, error_data, inline, input_blob
 from shared.services.validate import Checked, check_program, check_request
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,9 @@ class Submitted:
     created: bool
 
 
-def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: str) -> Submitted:
+def submit_job(
+    p: Pipeline, job_id: str, submission: JobSubmission, *, cause: str, caller: Caller = KEY_HOLDER
+) -> Submitted:
     """Create the job, or return the stored one when the same request is replayed.
 
     Everything is checked before anything is written: the target and formats, shots, the input
@@ -73,12 +77,14 @@ def submit_job(p: Pipeline, job_id: str, submission: JobSubmission, *, cause: st
     session_id = submission.session_id.lower() if submission.session_id else None
     if session_id is not None:
         sessions.admit(p, session_id, submission.provider_id.lower(), target.id)
-    container, blob = _locate_input(p, submission.input_data_uri)
+    container, blob = input_blob(p, submission.input_data_uri)
     program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
     info = check_program(program, submission.input_data_format, target)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
-    job = Job.new(_details(p, job_id, submission, checked), digest, cause).model_copy(update={"size": info.size})
+    job = Job.new(_details(p, job_id, submission, checked, caller), digest, cause).model_copy(
+        update={"size": info.size, "input_sha256": sha256(program)}
+    )
     job = job.with_details(cost_estimate=p.full_cost(job))
     try:
         stored = p.jobs.create(job)
@@ -112,7 +118,8 @@ def submit_failed(p: Pipeline, job_id: str, submission: JobSubmission, error: Pe
         tags=submission.tags or (),
         creation_time=now,
         last_updated_time=now,
-        created_by_type="Application",
+        created_by=SERVICE.name,
+        created_by_type=SERVICE.kind,
     )
     job = Job.new(details, fingerprint(_identity(submission)), cause)
     failed = job.transition_to(JobStatus.FAILED, at=now, cause="Rejected by validation", error=error_data(error))
@@ -146,17 +153,6 @@ def _identity(submission: JobSubmission) -> dict[str, JsonValue]:
     return payload
 
 
-def _locate_input(p: Pipeline, uri: str) -> tuple[str, str]:
-    location = p.artifacts.locate(uri)
-    if location is None:
-        raise InvalidRequestError(
-            "inputDataUri must name a blob in this workspace's storage account "
-            "(get a container URL from storage/sasUri and upload the program there).",
-            target="inputDataUri",
-        )
-    return location
-
-
 def _without_query(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
@@ -167,6 +163,7 @@ def _details(
     job_id: str,
     submission: JobSubmission,
     checked: Checked,
+    caller: Caller,
 ) -> JobDetails:
     """The job's own container `job-{id}` holds its translated input and output, wherever the input is."""
     now = p.clock.now()
@@ -188,5 +185,8 @@ def _details(
         tags=submission.tags or (),
         creation_time=now,
         last_updated_time=now,
-        created_by_type="Key",
+        created_by=caller.name,
+        created_by_type=caller.kind,
+        last_modified_by=caller.name,
+        last_modified_by_type=caller.kind,
     )

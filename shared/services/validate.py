@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 from shared.domain.catalog import Route, TargetSpec, check_formats
 from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
 from shared.programs import ProgramInfo, inspect_program, qubit_limit_diagnostic
-from shared.services.pipeline import Pipeline
+from shared.services.pipeline import Pipeline, input_blob
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,11 @@ def check_request(
 
 
 def check_program(program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
-    """The program parses, is valid in its format, and fits on the target."""
-    info = inspect_program(program, input_format)
+    """The program parses, is valid in its format, and fits on the target.
+
+    A text program's qubits are checked against the target while it is parsed, before its circuit is built.
+    """
+    info = inspect_program(program, input_format, max_qubits=target.max_qubits)
     profiles = target.route_for(input_format).qir_profiles  # ("base",) unless a QIR route allows more
     needed = info.profile
     if needed not in profiles:
@@ -115,10 +118,7 @@ def _program(p: Pipeline, request: ValidationRequest) -> bytes:
         if len(data) > p.limits.max_input_bytes:
             raise InvalidRequestError(f"inputData is {len(data)} bytes; the limit is {p.limits.max_input_bytes}.")
         return data
-    location = p.artifacts.locate(request.input_data_uri or "")
-    if location is None:
-        raise InvalidRequestError("inputDataUri must name a blob in this workspace's storage account.")
-    return p.artifacts.get(*location, max_bytes=p.limits.max_input_bytes)
+    return p.artifacts.get(*input_blob(p, request.input_data_uri or ""), max_bytes=p.limits.max_input_bytes)
 
 
 def _with_shots(params: dict[str, JsonValue], target: TargetSpec) -> dict[str, JsonValue]:

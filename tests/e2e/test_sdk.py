@@ -193,10 +193,11 @@ def test_list_jobs_pages_over_more_than_a_hundred_jobs(workspace: Workspace, hos
     prefix = unique("paging")
     session = requests.Session()
     session.headers["x-ms-quantum-api-key"] = API_KEY
-    container = session.post(f"{host.workspace_url}/storage/sasUri", json={"containerName": f"{prefix}-in"}).json()
+    shared_input = f"job-{prefix}-in"  # one program, in a job container of its own, for all 130 jobs
+    container = session.post(f"{host.workspace_url}/storage/sasUri", json={"containerName": shared_input}).json()
     input_url = container["sasUri"].split("?")[0] + "/inputData"
     upload = requests.put(
-        container["sasUri"].replace(f"{prefix}-in?", f"{prefix}-in/inputData?"),
+        container["sasUri"].replace(f"{shared_input}?", f"{shared_input}/inputData?"),
         data=b'{"qubits":1,"circuit":[]}',
         headers={"x-ms-blob-type": "BlockBlob"},
         timeout=10,

@@ -40,10 +40,14 @@ HOOKS = (INFRA / "hooks" / "postdeploy.sh", INFRA / "hooks" / "postdeploy.ps1")
 # App settings that are not Settings aliases: the Functions host reads them, not shared/config.py.
 HOST_SETTINGS = {
     # Host storage by identity; the host uses queues (blob-trigger poison queue) and tables (diagnostic events).
+    "AzureWebJobsStorage__blobServiceUri",
     "AzureWebJobsStorage__queueServiceUri",
     "AzureWebJobsStorage__tableServiceUri",
     "AzureWebJobsStorage__credential",
     "AzureWebJobsStorage__clientId",
+    # The job data's account by identity, as the blob trigger's connection (its blob endpoint is a Settings alias).
+    "JobsStorage__credential",
+    "JobsStorage__clientId",
     # The Service Bus triggers' connection by identity (its namespace is a Settings alias).
     "ServiceBusConnection__credential",
     "ServiceBusConnection__clientId",
@@ -55,6 +59,7 @@ HOST_SETTINGS = {
 FLEX_FORBIDDEN_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION"}
 ROLES = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": "Azure Service Bus Data Receiver",
@@ -227,6 +232,8 @@ class Resource:
     def get(self, *path: str) -> Any:
         node: Any = self.config
         for key in path:
+            if isinstance(node, BicepElement):  # a variable holding the rest, such as shared account properties
+                node = evaluate(node, self.scope)
             node = node[key]
         return evaluate(node, self.scope)
 
@@ -377,6 +384,7 @@ def test_azd_defaults_are_the_dev_profile() -> None:
     azd = parameter_values("main.parameters.json")
     assert azd.pop("environmentName") == "${AZURE_ENV_NAME}"
     assert azd.pop("location") == "${AZURE_LOCATION}"
+    assert azd.pop("principalId") == "${AZURE_PRINCIPAL_ID}", "azd sets the deploying user"
     dev = parameter_values("main.parameters.dev.json")
     for param, value in azd.items():
         match = re.fullmatch(r"\$\{\w+=(.*)\}", value)
@@ -396,7 +404,7 @@ def test_prod_parameters_turn_on_what_checkov_waives() -> None:
     assert one("Microsoft.Web/serverfarms", prod).get("properties", "zoneRedundant") is True
     assert one("Microsoft.KeyVault/vaults", prod).get("properties", "enablePurgeProtection") is True
     assert one("Microsoft.KeyVault/vaults", prod).get("properties", "enableSoftDelete") is True
-    assert one("Microsoft.Storage/storageAccounts", prod).get("sku", "name") == "Standard_ZRS"
+    assert {a.get("sku", "name") for a in instances("Microsoft.Storage/storageAccounts", prod)} == {"Standard_ZRS"}
     cosmos = one("Microsoft.DocumentDB/databaseAccounts", prod)
     assert cosmos.get("properties", "locations")[0]["isZoneRedundant"] is True
     assert cosmos.get("properties", "backupPolicy")["type"] == "Continuous"
@@ -459,6 +467,53 @@ def test_the_programs_container_exists() -> None:
     assert app_settings()["PROGRAMS_CONTAINER"] in containers
     blob = triggers()["intake_program"]
     assert blob["path"].startswith("%PROGRAMS_CONTAINER%/")
+
+
+def storage_account_of(setting: str) -> Resource:
+    """The storage account whose blob endpoint an app setting holds."""
+    file, endpoint = module_output(app_settings()[setting])
+    match = re.fullmatch(r"(\w+)\.properties\.primaryEndpoints\.blob", str(endpoint))
+    assert match, f"{setting} is {endpoint}, not a storage account's blob endpoint"
+    return next(
+        a for a in instances("Microsoft.Storage/storageAccounts") if (a.scope.file, a.symbol) == (file, match[1])
+    )
+
+
+def job_storage() -> Resource:
+    return storage_account_of("JobsStorage__blobServiceUri")
+
+
+def containers_of(account: Resource) -> set[str]:
+    """The containers declared under an account (through its blobServices resource)."""
+    services = {
+        s.symbol
+        for s in instances("Microsoft.Storage/storageAccounts/blobServices")
+        if s.scope.file == account.scope.file and str(s.config["parent"]) == account.symbol
+    }
+    return {
+        c.get("name")
+        for c in instances("Microsoft.Storage/storageAccounts/blobServices/containers")
+        if c.scope.file == account.scope.file and str(c.config["parent"]) in services
+    }
+
+
+def test_job_data_has_a_storage_account_apart_from_the_host() -> None:
+    """No SAS the app signs can reach the host's account: its deployment package and keys live only there."""
+    host, jobs = storage_account_of("AzureWebJobsStorage__blobServiceUri"), job_storage()
+    assert host.symbol != jobs.symbol
+    settings = app_settings()
+    assert settings["PROGRAMS_CONTAINER"] in containers_of(jobs)
+    assert settings["PROGRAMS_CONTAINER"] not in containers_of(host)
+    site = one("Microsoft.Web/sites")
+    package = evaluate(site.config["properties"]["functionAppConfig"]["deployment"]["storage"], site.scope)["value"]
+    assert str(package).startswith(f"${{{settings['AzureWebJobsStorage__blobServiceUri']}}}"), package
+    assert triggers()["intake_program"]["connection"] == "JobsStorage"
+    roles = {
+        GUID.findall(a.get("properties", "roleDefinitionId"))[0]
+        for a in instances("Microsoft.Authorization/roleAssignments")
+        if str(a.config["scope"]) == "jobStorage"
+    }
+    assert {ROLES[r] for r in roles} == {"Storage Blob Data Contributor"}, "no Owner on the account SAS URLs reach"
 
 
 def test_cosmos_containers_match_the_settings_and_partition_by_id() -> None:
@@ -545,7 +600,7 @@ def test_blob_drops_reach_intake_program_through_event_grid() -> None:
     assert blob["source"] == "EventGrid", "Flex Consumption only runs blob triggers with the EventGrid source"
     topic = one("Microsoft.EventGrid/systemTopics")
     assert topic.get("properties", "topicType") == "Microsoft.Storage.StorageAccounts"
-    storage = one("Microsoft.Storage/storageAccounts")
+    storage = job_storage()
     assert (topic.scope.file, topic.get("properties", "source")) == (storage.scope.file, f"{storage.symbol}.id")
 
     subscription = one("Microsoft.EventGrid/systemTopics/eventSubscriptions")

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
 import requests
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -99,16 +100,22 @@ def test_the_store_works_with_a_token_and_no_account_key(account: tuple[str, Pat
 def test_sas_urls_are_user_delegation_sas_that_grant_what_they_say(account: tuple[str, Path]) -> None:
     blobs = store(account)
     blobs.ensure_container("job-sas")
-    blobs.put("job-sas", "inputData", b"program", "text/plain")
-    container_url = blobs.container_sas_url("job-sas", timedelta(minutes=10))
-    query = parse_qs(urlsplit(container_url).query)
+    container, ten_minutes = blobs.container_url("job-sas"), timedelta(minutes=10)
+    upload_token = blobs.sas_token("job-sas", "inputData", "c", ten_minutes)
+    query = parse_qs(upload_token)
     assert query["skoid"] == [IDENTITY] and query["sktid"] == [TENANT], "signed by the identity's delegation key"
     cert = str(account[1])
-    client = ContainerClient.from_container_url(container_url, connection_verify=cert)
-    client.upload_blob("uploaded", b"by a client holding only the SAS")
-    assert {b.name for b in client.list_blobs()} == {"inputData", "uploaded"}
+    uploader = ContainerClient.from_container_url(f"{container}?{upload_token}", connection_verify=cert)
+    uploader.upload_blob("inputData", b"program")
+    with pytest.raises(HttpResponseError):
+        uploader.upload_blob("rawOutputData", b"a blob the token does not name")
+    reader_token = blobs.sas_token("job-sas", None, "rl", ten_minutes)
+    reader = ContainerClient.from_container_url(f"{container}?{reader_token}", connection_verify=cert)
+    assert {b.name for b in reader.list_blobs()} == {"inputData"}
+    with pytest.raises(HttpResponseError):
+        reader.upload_blob("uploaded", b"read and list grant no write")
 
-    blob_url = blobs.blob_sas_url("job-sas", "inputData", timedelta(minutes=10))
+    blob_url = f"{container}/inputData?{blobs.sas_token('job-sas', 'inputData', 'r', ten_minutes)}"
     assert requests.get(blob_url, verify=cert, timeout=10).content == b"program"
     assert (
         requests.put(blob_url, data=b"x", headers={"x-ms-blob-type": "BlockBlob"}, verify=cert, timeout=10).status_code
@@ -121,8 +128,5 @@ def test_sas_urls_are_user_delegation_sas_that_grant_what_they_say(account: tupl
 def test_one_delegation_key_signs_many_urls(account: tuple[str, Path]) -> None:
     blobs = store(account)
     blobs.ensure_container("job-reuse")
-    starts = {
-        parse_qs(urlsplit(blobs.container_sas_url("job-reuse", timedelta(minutes=10))).query)["skt"][0]
-        for _ in range(3)
-    }
+    starts = {parse_qs(blobs.sas_token("job-reuse", None, "rl", timedelta(minutes=10)))["skt"][0] for _ in range(3)}
     assert len(starts) == 1, "the key is reused while it outlives the SAS, not asked for on every URL"

@@ -158,3 +158,35 @@ def test_disabled_functions_do_not_run(tmp_path: Path, azurite_port: int) -> Non
         BlobArtifactStore.from_connection_string(settings.blob_connection_string),
     )
     assert host.functions.timers == []
+
+
+def test_a_run_longer_than_the_message_lock_is_not_handed_to_a_second_consumer(
+    tmp_path: Path, azurite_port: int
+) -> None:
+    """The host renews the locks of messages in progress, as the Functions host does for Service Bus."""
+    calls: list[int | None] = []
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.function_name("slow")
+    @app.service_bus_queue_trigger(arg_name="msg", queue_name="slow", connection="SB")
+    def slow(msg: func.ServiceBusMessage) -> None:
+        calls.append(msg.delivery_count)
+        time.sleep(2.0)  # more than three lock durations
+
+    settings = Settings(
+        port=free_port(),
+        local_state_dir=tmp_path,
+        azurite_blob_port=azurite_port,
+        storage_connection=None,
+        queue_workers=2,
+        queue_lock_seconds=0.5,
+    )
+    queue = EmbeddedQueue(tmp_path / "q.sqlite3", lock_duration=0.5, poll_interval=0.05)
+    host = LocalHost(app, settings, queue, BlobArtifactStore.from_connection_string(settings.blob_connection_string))
+    host.start()
+    try:
+        queue.send("slow", OutgoingMessage(message_id="long-run", body=b"x"))
+        wait_until(lambda: calls and queue.active_count("slow") == 0)
+    finally:
+        host.stop()
+    assert calls == [1], "one delivery, completed by the consumer that ran it"

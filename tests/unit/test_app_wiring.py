@@ -17,6 +17,7 @@ from shared.localhost.host import BLOB_MAX_ATTEMPTS, load_host_json
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_LEVEL_SETTINGS = {
+    "AzureWebJobsStorage",  # the Functions host's own storage; job data has its own account (JobsStorage)
     "FUNCTIONS_WORKER_RUNTIME",
     "QDK_PYTHON_TELEMETRY",
 }
