@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from shared.localhost.azurite import wait_for_port as port_open
@@ -74,6 +76,10 @@ def cosmosdb_server() -> contextlib.AbstractContextManager[int]:
     return npm_server("cosmosdb-server", "-p", str(port), "--host", "127.0.0.1", port=port)
 
 
+def _cap_memory(megabytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, megabytes * 2**20))
+
+
 @dataclass
 class LocalHostProcess:
     """The local host as a user runs it (`python -m shared.localhost`), on test ports and a temp folder."""
@@ -82,6 +88,8 @@ class LocalHostProcess:
     blob_port: int
     port: int = field(default_factory=free_port)
     settings: Mapping[str, str] = field(default_factory=dict)
+    # An address-space cap on the host's process (RLIMIT_AS), as a container's memory limit would be.
+    memory_limit_mb: int | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -115,6 +123,7 @@ class LocalHostProcess:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if self.memory_limit_mb is None else partial(_cap_memory, self.memory_limit_mb),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
