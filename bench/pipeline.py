@@ -1,7 +1,8 @@
 """Pipeline benchmark (not a test): N small jobs pushed through the local host.
 
 Prints end-to-end jobs per second, p50/p99 latency of the job PUT, p50/p99 time from submit to
-Succeeded, and the blob, job-store and queue operations the service performs per job.
+Succeeded, the API's p50/p99 idle and while a long simulation runs, and the blob, job-store and queue
+operations the service performs per job.
 
     .venv/bin/python bench/pipeline.py [--jobs 1000] [--clients 8] [--count-jobs 50]
 
@@ -121,6 +122,73 @@ def throughput(jobs: int, clients: int, host_settings: dict[str, str]) -> dict[s
     }
 
 
+def long_simulation(qubits: int = 12, gates: int = 20_000) -> bytes:
+    """A wide non-Clifford OpenQASM program: the noisy H2-1 emulation takes about half a second a shot."""
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{qubits}];", f"creg c[{qubits}];"]
+    lines += [
+        (f"t q[{i % qubits}];", f"h q[{i % qubits}];", f"cx q[{i % qubits}],q[{(i + 5) % qubits}];")[i % 3]
+        for i in range(gates)
+    ]
+    return "\n".join([*lines, "measure q -> c;"]).encode()
+
+
+def api_latency(requests_per_phase: int, shots: int) -> dict[str, float]:
+    """GET providerStatus and GET jobs?top=10, one after another, on an idle host and while one long
+    simulation runs; the run's own time is printed so the second phase is seen to lie inside it."""
+    with azurite() as blob_port, tempfile.TemporaryDirectory() as state:
+        host = LocalHostProcess(state_dir=Path(state), blob_port=blob_port)
+        host.start()
+        try:
+            base, session = host.workspace_url, requests.Session()
+            session.headers["x-ms-quantum-api-key"] = API_KEY
+            submit_one(base, session)  # warm-up
+
+            def timings() -> list[float]:
+                seconds = []
+                for n in range(requests_per_phase):
+                    started = time.perf_counter()
+                    path = "providerStatus" if n % 2 else "jobs?top=10"
+                    assert session.get(f"{base}/{path}").status_code == 200
+                    seconds.append(time.perf_counter() - started)
+                return seconds
+
+            idle = timings()
+            job_id = str(uuid.uuid4())
+            sas = session.post(f"{base}/storage/sasUri", json={"containerName": f"job-{job_id}"}).json()["sasUri"]
+            url, _, query = sas.partition("?")
+            upload = session.put(
+                f"{url}/inputData?{query}", data=long_simulation(), headers={"x-ms-blob-type": "BlockBlob"}
+            )
+            upload.raise_for_status()
+            body: dict[str, Any] = {
+                "name": "long",
+                "providerId": "quantinuum",
+                "target": "quantinuum.sim.h2-1e",
+                "inputDataUri": f"{url}/inputData",
+                "inputDataFormat": "honeywell.openqasm.v1",
+                "inputParams": {"shots": shots},
+            }
+            assert session.put(f"{base}/jobs/{job_id}", json=body).status_code == 201
+            while session.get(f"{base}/jobs/{job_id}").json()["status"] == "Waiting":
+                time.sleep(0.05)
+            busy = timings()
+            still_running = session.get(f"{base}/jobs/{job_id}").json()["status"] == "Executing"
+            while (job := session.get(f"{base}/jobs/{job_id}").json())["status"] == "Executing":
+                time.sleep(0.2)
+        finally:
+            host.stop()
+    assert job["status"] == "Succeeded", job.get("errorData")
+    began, ended = (datetime.fromisoformat(job[k]).timestamp() for k in ("beginExecutionTime", "endExecutionTime"))
+    return {
+        "idle p50 ms": 1000 * statistics.median(idle),
+        "idle p99 ms": 1000 * percentile(idle, 99),
+        "during simulation p50 ms": 1000 * statistics.median(busy),
+        "during simulation p99 ms": 1000 * percentile(busy, 99),
+        "simulation seconds": ended - began,
+        "measured inside the run (1 = yes)": float(still_running),
+    }
+
+
 def wait_all(base: str, session: requests.Session, ids: set[str]) -> dict[str, dict[str, Any]]:
     """Page through the job list until every job is final; take each job's Succeeded time from its history."""
     deadline = time.time() + 600
@@ -212,6 +280,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--count-jobs", type=int, default=50)
+    parser.add_argument("--latency-requests", type=int, default=400, help="API calls per phase of the latency check")
+    parser.add_argument("--long-shots", type=int, default=60, help="shots of the long simulation (~0.5 s each)")
     parser.add_argument(
         "--set",
         action="append",
@@ -223,6 +293,9 @@ def main() -> None:
     figures = throughput(args.jobs, args.clients, dict(item.split("=", 1) for item in args.set))
     print("== throughput and latency (local host process, Azurite, SQLite, embedded queue) ==")
     for key, value in figures.items():
+        print(f"{key:>32}: {value:,.1f}")
+    print("== API latency, idle and while a long simulation runs (GET providerStatus, GET jobs?top=10) ==")
+    for key, value in api_latency(args.latency_requests, args.long_shots).items():
         print(f"{key:>32}: {value:,.1f}")
     print("== service operations per job (in-process count over", args.count_jobs, "jobs) ==")
     for key, value in operations_per_job(args.count_jobs).items():
