@@ -50,7 +50,7 @@ from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.local import LocalSimulators
 from shared.adapters.noise import noisy_backend
 from shared.domain.catalog import TargetSpec, load_catalog
-from shared.programs import translate_program
+from shared.programs.translate import translate_program
 from tests.servers import API_KEY, LocalHostProcess, azurite
 
 SHOTS = 1000

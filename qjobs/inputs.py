@@ -54,10 +54,10 @@ def _scalar(raw: str) -> Any:
 
 
 def input_format(path: Path, program: bytes, target_id: str) -> str:
-    """The format of an input file: `.json` is an IonQ circuit; OpenQASM by its `OPENQASM` header.
-
-    OpenQASM 2 goes to Quantinuum as `honeywell.openqasm.v1`, elsewhere as `openqasm.v2`. Raises
-    ValueError when the file says nothing that tells.
+    """The format of an input file, from the file alone (`target_id` plays no part): `.json` is an IonQ
+    circuit; OpenQASM by its `OPENQASM` header, 3 as `openqasm.v3` and 2 (or a `.qasm` file without a
+    header) as `honeywell.openqasm.v1`, the OpenQASM 2 name the service's own blob drop picks first.
+    Raises ValueError when the file says nothing that tells.
     """
     if path.suffix.lower() == ".json":
         return "ionq.circuit.v1"
@@ -66,7 +66,7 @@ def input_format(path: Path, program: bytes, target_id: str) -> str:
         raise ValueError(f"cannot tell the format of {path.name}; pass --job-input-format")
     if header is not None and header.group(1) == b"3":
         return "openqasm.v3"
-    return "honeywell.openqasm.v1" if provider_of(target_id) == "quantinuum" else "openqasm.v2"
+    return "honeywell.openqasm.v1"
 
 
 def content_type(input_data_format: str) -> str:

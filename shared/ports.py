@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from pydantic import JsonValue
 
 from shared.domain.catalog import Route, TargetSpec
+from shared.domain.errors import Diagnostic
 from shared.domain.events import JobEvent
-from shared.domain.jobs import Job, JobStatus
+from shared.domain.jobs import Job, JobStatus, ProgramSize
 from shared.domain.messages import Message
 from shared.domain.query import JobQuery
 from shared.domain.sessions import Session
@@ -84,6 +85,11 @@ class ArtifactStore(Protocol):
         """Read a blob; raise InputNotFoundError if absent, InputTooLargeError past max_bytes."""
         ...
 
+    def retain(self, container: str, blob: str, data: bytes, content_type: str) -> None:
+        """Keep a blob the service accepted but did not write (a client's upload) as durably as its own writes:
+        nothing to do where storage is durable once it acknowledges, as Blob storage is."""
+        ...
+
     def delete_container(self, container: str) -> None: ...
 
     def blob_url(self, container: str, blob: str) -> str: ...
@@ -124,3 +130,53 @@ class ProviderBackend(Protocol):
     def run(
         self, target: TargetSpec, route: Route, program: bytes, shots: int, params: Mapping[str, JsonValue]
     ) -> ProviderOutput: ...
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    """Size of a validated program: qubits, classical result bits and gate applications."""
+
+    num_qubits: int
+    num_clbits: int
+    gate_count: int
+    # What pricing counts, and whether a stabilizer simulation can run it; not part of a summary's identity.
+    size: ProgramSize = field(default_factory=ProgramSize, compare=False)
+    clifford: bool = field(default=False, compare=False)
+    # The QIR profile the program needs: "adaptive" when it reads results back or branches on them.
+    profile: str = field(default="base", compare=False)
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What a program that came without a format looks like: its kind ("json", "qasm2", ...) and the formats
+    of that kind, the one to prefer first."""
+
+    kind: str
+    formats: tuple[str, ...]
+
+
+class Programs(Protocol):
+    """Quantum programs in the formats the service knows. A format name it does not know raises
+    UnsupportedFormatError; a program that is not valid, an InvalidProgramError with its findings."""
+
+    def inspect(self, data: bytes, input_format: str, max_qubits: int) -> ProgramInfo:
+        """Validate the program fully and summarise it; a text program using more than `max_qubits`
+        qubits is refused before its circuit is built."""
+        ...
+
+    def translate(self, data: bytes, input_format: str, output_format: str) -> bytes:
+        """The program in `output_format`, which the provider runs."""
+        ...
+
+    def content_type(self, data_format: str) -> str:
+        """The Content-Type a program in this format is stored with."""
+        ...
+
+    def sniff(self, name: str, data: bytes) -> Sniffed | None:
+        """What a dropped program's name and first bytes say it is; None when they say nothing."""
+        ...
+
+    def qubit_limit_diagnostic(self, data: bytes, input_format: str, used: int, limit: int) -> Diagnostic:
+        """The finding for a valid program using `used` qubits where `limit` are available, at the
+        declaration that takes it past the limit when the format has positions."""
+        ...

@@ -25,6 +25,7 @@ from shared.domain.messages import Message
 from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
 from shared.domain.sessions import Session
 from shared.ports import ProviderOutput
+from shared.programs.translate import QiskitPrograms
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
@@ -152,6 +153,7 @@ class FakeArtifacts:
     def __init__(self) -> None:
         self.blobs: dict[tuple[str, str], bytes] = {}
         self.containers: set[str] = set()
+        self.retained: dict[tuple[str, str], bytes] = {}
 
     def ensure_container(self, container: str) -> None:
         self.containers.add(container)
@@ -169,6 +171,9 @@ class FakeArtifacts:
         if len(data) > max_bytes:
             raise InputTooLargeError()
         return data
+
+    def retain(self, container: str, blob: str, data: bytes, content_type: str) -> None:
+        self.retained[(container, blob)] = data
 
     def delete_container(self, container: str) -> None:
         self.containers.discard(container)
@@ -258,4 +263,5 @@ def make_pipeline(**limits: object) -> Pipeline:
         clock=FakeClock(),
         catalog=load_catalog(),
         limits=Limits(**defaults),  # type: ignore[arg-type]
+        programs=QiskitPrograms(),
     )

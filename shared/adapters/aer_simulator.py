@@ -23,11 +23,11 @@ from qiskit_aer.library import SaveProbabilities, SaveProbabilitiesDict
 from shared.adapters.noise import noisy_backend
 from shared.domain.catalog import NoiseSpec
 from shared.domain.errors import Diagnostic, OutputTooLargeError, UnsupportedProgramError
-from shared.programs.formats import decode_text
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
 from shared.programs.openqasm import QASM2_PROGRAM, parse_qasm2
 from shared.programs.qir import Outcome, display_outcome, parse_qir, qir_to_circuit
 from shared.programs.quil import QUIL_PROGRAM, parse_quil
+from shared.programs.text import decode_text
 
 PROBABILITY_FLOOR = 1e-12
 

@@ -17,9 +17,9 @@ from shared.domain.catalog import Route, TargetSpec, load_catalog
 from shared.domain.errors import UnsupportedFormatError
 from shared.domain.messages import Message
 from shared.ports import ProviderOutput
-from shared.programs.formats import decode_text
 from shared.programs.openqasm import parse_qasm2
 from shared.programs.qir import parse_qir
+from shared.programs.text import decode_text
 
 
 class SystemClock:

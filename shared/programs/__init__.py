@@ -1,14 +1,5 @@
-"""Quantum programs: validation with positioned diagnostics and translation between formats."""
+"""Quantum programs: the registered formats (`formats.FORMATS`), validation with positioned diagnostics, and
+translation between formats (`translate`, whose `QiskitPrograms` is the services' `Programs` port).
 
-from .formats import INPUT_FORMATS, OUTPUT_FORMATS, ProgramInfo
-from .limits import qubit_limit_diagnostic
-from .translate import inspect_program, translate_program
-
-__all__ = [
-    "INPUT_FORMATS",
-    "OUTPUT_FORMATS",
-    "ProgramInfo",
-    "inspect_program",
-    "qubit_limit_diagnostic",
-    "translate_program",
-]
+Nothing is imported here: the parsers load qiskit, and a module that needs only the text helpers or the
+limits should not pay for it."""

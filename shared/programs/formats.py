@@ -1,113 +1,287 @@
-"""Program format names, the program summary type and the error helpers shared by the parsers."""
+"""Every program format the service knows, one `ProgramFormat` entry each, in `FORMATS`.
+
+Whatever the rest of the service asks about a format is a field of its entry: its content type, how a
+dropped program of its language is recognised, how it is inspected, loaded as a qiskit circuit and
+written, and where it declares its qubits. A name that is not registered is an UnsupportedFormatError
+from `program_format`, the one place that looks names up. Adding a format is one entry here (and its
+parser module) plus the catalog routes that take it.
+"""
 
 from __future__ import annotations
 
-import codecs
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from shared.domain.errors import Diagnostic, InvalidProgramError
-from shared.domain.jobs import ProgramSize
+from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit.circuit import ControlFlowOp, Gate
 
-IONQ_CIRCUIT = "ionq.circuit.v1"
-OPENQASM2 = "openqasm.v2"
-OPENQASM3 = "openqasm.v3"
-HONEYWELL_OPENQASM = "honeywell.openqasm.v1"
-QIR = "qir.v1"
-RIGETTI_QUIL = "rigetti.quil.v1"
+from shared.domain.errors import UnsupportedFormatError
+from shared.domain.jobs import ProgramSize, two_qubit_equivalents
+from shared.ports import ProgramInfo
 
-INPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, OPENQASM2, OPENQASM3, HONEYWELL_OPENQASM, QIR, RIGETTI_QUIL})
-# QIR and Quil are output formats only for input in the same format: validated and passed through unchanged.
-PASS_THROUGH: frozenset[str] = frozenset({QIR, RIGETTI_QUIL})
-OUTPUT_FORMATS: frozenset[str] = frozenset({IONQ_CIRCUIT, HONEYWELL_OPENQASM}) | PASS_THROUGH
+from .ionq_json import circuit_to_ionq, dump_ionq, ionq_to_circuit, parse_ionq
+from .limits import MAX_QUBITS, QubitDeclarations, first_qasm_register_past, first_quil_qubit_past, qir_qubit_attribute
+from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, read_qasm2, read_qasm3
+from .qir import parse_qir, qir_to_circuit
+from .quil import QUIL_PROGRAM, parse_quil
+from .text import decode_text
 
-MAX_DIAGNOSTICS = 20
+
+@dataclass(frozen=True, eq=False)
+class Language:
+    """What formats may share (each language is one object): a program translates to another format of its
+    language as written.
+
+    `kind` is what messages call such programs; `recognise(name, head)` tells from a dropped program's
+    name and first characters (stripped) that it is in this language, None: it is never guessed.
+    """
+
+    kind: str
+    recognise: Callable[[str, str], bool] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgramFormat:
+    """One program format: everything the service knows about it."""
+
+    name: str
+    content_type: str
+    language: Language
+    inspect: Callable[[bytes, int], ProgramInfo]
+    """Validate fully and summarise; a text program using more qubits than given is refused before its circuit is
+    built. The gate count is of applications as written; the size (what pricing counts) is of the gates that run."""
+    load: Callable[[bytes], QuantumCircuit]
+    """The program as a circuit, to translate from."""
+    qubits: QubitDeclarations
+    """Where the program declares its qubits: the finding for a program with too many points there."""
+    keep: Callable[[bytes], bytes] | None = None
+    """As an output format: a program of the same language validated, rewritten or as written. None: not an output."""
+    write: Callable[[QuantumCircuit], bytes] | None = None
+    """As an output format: a circuit from another language, written in this format. None (with `keep`): the format
+    passes through unchanged, produced from no other (the provider runs it natively)."""
+
+    @property
+    def passes_through(self) -> bool:
+        return self.keep is not None and self.write is None
 
 
 @dataclass(frozen=True)
-class ProgramInfo:
-    """Size of a validated program: qubits, classical result bits and gate applications."""
+class _Text:
+    """A text format: `read(text, max_qubits)` gives its circuit and, by name, the gates (by width) each
+    of its gate definitions expands to."""
 
-    num_qubits: int
-    num_clbits: int
-    gate_count: int
-    # What pricing counts, and whether a stabilizer simulation can run it; not part of a summary's identity.
-    size: ProgramSize = field(default_factory=ProgramSize, compare=False)
-    clifford: bool = field(default=False, compare=False)
-    # The QIR profile the program needs: "adaptive" when it reads results back or branches on them.
-    profile: str = field(default="base", compare=False)
+    what: str
+    read: Callable[[str, int], tuple[QuantumCircuit, Mapping[str, Counter[int]]]]
 
+    def inspect(self, data: bytes, max_qubits: int) -> ProgramInfo:
+        circuit, definitions = self.read(decode_text(data, self.what), max_qubits)
+        applications, expanded, measured = _gate_widths(circuit, definitions)
+        size = _size(expanded, measured)
+        return ProgramInfo(int(circuit.num_qubits), int(circuit.num_clbits), applications, size, _is_clifford(circuit))
 
-def invalid_program(what: str, diagnostics: Sequence[Diagnostic]) -> InvalidProgramError:
-    """An InvalidProgramError whose message names the first of (at most MAX_DIAGNOSTICS) findings."""
-    kept = list(diagnostics[:MAX_DIAGNOSTICS])
-    more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
-    return InvalidProgramError(f"{what} is not valid: {kept[0].render()}{more}", diagnostics=kept)
+    def load(self, data: bytes) -> QuantumCircuit:
+        return self.read(decode_text(data, self.what), MAX_QUBITS)[0]
 
 
-def position_at(text: str, offset: int) -> tuple[int, int]:
-    """1-based (line, column) of a character offset into text."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+def _read_qasm2(text: str, max_qubits: int) -> tuple[QuantumCircuit, Mapping[str, Counter[int]]]:
+    circuit, shape = read_qasm2(text, max_qubits)
+    return circuit, shape.definitions
 
 
-def decode_text(data: bytes, what: str) -> str:
-    """Decode UTF-8 (a leading BOM is dropped); a bad byte becomes a diagnostic at its position."""
-    data = data.removeprefix(codecs.BOM_UTF8)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start].decode("utf-8")
-        line, column = position_at(before, len(before))
-        raise invalid_program(
-            what,
-            [
-                Diagnostic(
-                    code="InvalidEncoding",
-                    message=f"byte 0x{data[exc.start]:02x} is not valid UTF-8; programs must be UTF-8 text",
-                    line=line,
-                    column=column,
-                )
-            ],
-        ) from None
+def _read_qasm3(text: str, max_qubits: int) -> tuple[QuantumCircuit, Mapping[str, Counter[int]]]:
+    circuit, shape = read_qasm3(text, max_qubits)
+    return circuit, shape.definitions
 
 
-_COMMENT_OR_STRING = re.compile(r'"|//|/\*')
-_NOT_NEWLINE = re.compile(r"[^\n]")
+def _read_quil(text: str, max_qubits: int) -> tuple[QuantumCircuit, Mapping[str, Counter[int]]]:
+    return parse_quil(text, max_qubits), {}
 
 
-def code_only(text: str, what: str | None = None) -> str:
-    """The text with // and /* */ comments blanked out (same length and lines); strings are kept.
+def _inspect_ionq(data: bytes, max_qubits: int) -> ProgramInfo:
+    """IonQ programs measure every qubit (clbits = qubits); the format's own limit applies, not `max_qubits`."""
+    program = parse_ionq(data)
+    widths = [len(gate.qubits) + len(gate.controls) for gate in program.circuit]
+    clifford = _is_clifford(ionq_to_circuit(program))
+    return ProgramInfo(
+        program.qubits, program.qubits, len(program.circuit), _size(Counter(widths), program.qubits), clifford
+    )
 
-    One pass, linear in the text. An unterminated /* comment is blanked to the end; when `what` names the
-    program, it is an InvalidProgramError at the comment's position instead.
-    """
-    parts: list[str] = []
-    position = 0
-    while (found := _COMMENT_OR_STRING.search(text, position)) is not None:
-        start = found.start()
-        parts.append(text[position:start])
-        if found[0] == '"':
-            close = text.find('"', start + 1)
-            string_ends = close != -1 and text.find("\n", start + 1, close) == -1
-            end = close + 1 if string_ends else start + 1  # a quote without its pair on the line is kept as is
-            parts.append(text[start:end])
-            position = end
-            continue
-        if found[0] == "//":
-            end = text.find("\n", start)
-            end = len(text) if end == -1 else end
-        else:
-            close = text.find("*/", start + 2)
-            if close == -1 and what is not None:
-                line, column = position_at(text, start)
-                unterminated = Diagnostic(
-                    code="UnterminatedComment", message="the /* comment is never closed", line=line, column=column
-                )
-                raise invalid_program(what, [unterminated])
-            end = len(text) if close == -1 else close + 2
-        parts.append(_NOT_NEWLINE.sub(" ", text[start:end]))
-        position = end
-    parts.append(text[position:])
-    return "".join(parts)
+
+def _load_ionq(data: bytes) -> QuantumCircuit:
+    """An IonQ program (either gateset) with its implicit final measurement of every qubit into `c`."""
+    circuit = ionq_to_circuit(parse_ionq(data))
+    results = ClassicalRegister(circuit.num_qubits, "c")
+    circuit.add_register(results)
+    circuit.measure(circuit.qubits, results)
+    return circuit
+
+
+def _normalise_ionq(data: bytes) -> bytes:
+    """IonQ JSON in canonical form, in the program's own gateset (IonQ runs native-gate programs as written)."""
+    return dump_ionq(parse_ionq(data))
+
+
+def _inspect_qir(data: bytes, max_qubits: int) -> ProgramInfo:
+    """Clbits are the entry point's results; gates exclude measurements and resets. The parser's own limits apply."""
+    qir = parse_qir(data)
+    size = _size(Counter(qir.gate_widths), qir.measurements)
+    clifford = _is_clifford(qir_to_circuit(qir))
+    return ProgramInfo(qir.num_qubits, qir.num_results, qir.gate_count, size, clifford, qir.required_profile)
+
+
+def _load_qir(data: bytes) -> QuantumCircuit:
+    return qir_to_circuit(parse_qir(data))
+
+
+def _as_written(load: Callable[[bytes], QuantumCircuit]) -> Callable[[bytes], bytes]:
+    """Keep a program as written once `load` has validated it."""
+
+    def keep(data: bytes) -> bytes:
+        load(data)
+        return data
+
+    return keep
+
+
+def _write_qasm2(circuit: QuantumCircuit) -> bytes:
+    return dump_qasm2(circuit).encode()
+
+
+def _write_ionq(circuit: QuantumCircuit) -> bytes:
+    """IonQ JSON in the qis gateset."""
+    return dump_ionq(circuit_to_ionq(circuit))
+
+
+_IONQ_JSON = Language("json", lambda name, head: name.endswith(".json") or head.startswith("{"))
+_OPENQASM_3 = Language("qasm3", lambda name, head: "OPENQASM 3" in head)
+_OPENQASM_2 = Language("qasm2", lambda name, head: "OPENQASM 2" in head)
+_QIR = Language("qir")
+_QUIL = Language("quil")
+
+_QASM2_TEXT = _Text(QASM2_PROGRAM, _read_qasm2)
+_QASM3_TEXT = _Text(QASM3_PROGRAM, _read_qasm3)
+_QUIL_TEXT = _Text(QUIL_PROGRAM, _read_quil)
+_QASM_REGISTERS = QubitDeclarations(first_past=first_qasm_register_past)
+
+# In the order a dropped program is recognised: languages as they first appear; then, of its language's formats,
+# the first its target takes.
+FORMATS: Mapping[str, ProgramFormat] = {
+    entry.name: entry
+    for entry in (
+        ProgramFormat(
+            name="ionq.circuit.v1",
+            content_type="application/json",
+            language=_IONQ_JSON,
+            inspect=_inspect_ionq,
+            load=_load_ionq,
+            qubits=QubitDeclarations(path="qubits"),
+            keep=_normalise_ionq,
+            write=_write_ionq,
+        ),
+        ProgramFormat(
+            name="openqasm.v3",
+            content_type="application/qasm",
+            language=_OPENQASM_3,
+            inspect=_QASM3_TEXT.inspect,
+            load=_QASM3_TEXT.load,
+            qubits=_QASM_REGISTERS,
+        ),
+        ProgramFormat(
+            name="honeywell.openqasm.v1",
+            content_type="application/qasm",
+            language=_OPENQASM_2,
+            inspect=_QASM2_TEXT.inspect,
+            load=_QASM2_TEXT.load,
+            qubits=_QASM_REGISTERS,
+            keep=_as_written(_QASM2_TEXT.load),
+            write=_write_qasm2,
+        ),
+        ProgramFormat(
+            name="openqasm.v2",
+            content_type="application/qasm",
+            language=_OPENQASM_2,
+            inspect=_QASM2_TEXT.inspect,
+            load=_QASM2_TEXT.load,
+            qubits=_QASM_REGISTERS,
+        ),
+        ProgramFormat(
+            name="qir.v1",  # LLVM text or bitcode
+            content_type="qir.v1",  # what the azure-quantum SDK sends for QIR
+            language=_QIR,
+            inspect=_inspect_qir,
+            load=_load_qir,
+            qubits=QubitDeclarations(first_past=qir_qubit_attribute),
+            keep=_as_written(_load_qir),
+        ),
+        ProgramFormat(
+            name="rigetti.quil.v1",
+            content_type="text/plain",
+            language=_QUIL,
+            inspect=_QUIL_TEXT.inspect,
+            load=_QUIL_TEXT.load,
+            qubits=QubitDeclarations(first_past=first_quil_qubit_past),
+            keep=_as_written(_QUIL_TEXT.load),
+        ),
+    )
+}
+INPUT_FORMATS: frozenset[str] = frozenset(FORMATS)
+OUTPUT_FORMATS: frozenset[str] = frozenset(name for name, entry in FORMATS.items() if entry.keep is not None)
+PASS_THROUGH: frozenset[str] = frozenset(name for name, entry in FORMATS.items() if entry.passes_through)
+
+
+def program_format(name: str) -> ProgramFormat:
+    """The registered format of this name; UnsupportedFormatError naming the known ones otherwise."""
+    found = FORMATS.get(name)
+    if found is None:
+        raise UnsupportedFormatError(f"Unknown program format {name!r}; expected one of {', '.join(sorted(FORMATS))}.")
+    return found
+
+
+def _gate_widths(circuit: QuantumCircuit, definitions: Mapping[str, Counter[int]]) -> tuple[int, Counter[int], int]:
+    """Gate applications as written; the gates that run, by width, with each application of a gate the
+    program defines counted as the gates of its definition (`definitions`, expanded once per definition);
+    and the measurements. The gates inside conditional and loop bodies count once."""
+    applications = measured = 0
+    widths: Counter[int] = Counter()
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, ControlFlowOp):
+            for block in operation.blocks:
+                inner_applications, inner, inner_measured = _gate_widths(block, definitions)
+                applications += inner_applications
+                widths += inner
+                measured += inner_measured
+        elif isinstance(operation, Gate):
+            applications += 1
+            expanded = definitions.get(str(operation.name))
+            widths.update(expanded if expanded is not None else {len(instruction.qubits): 1})
+        elif operation.name == "measure":
+            measured += 1
+    return applications, widths, measured
+
+
+# Gates that map Pauli operators to Pauli operators, by their qiskit names.
+_CLIFFORD_GATES = frozenset(
+    {"id", "x", "y", "z", "h", "s", "sdg", "sx", "sxdg", "cx", "cy", "cz", "swap", "iswap", "ecr", "dcx"}
+)
+
+
+def _is_clifford(circuit: QuantumCircuit) -> bool:
+    """Whether every gate, in every block, is a Clifford gate (so a stabilizer simulation can run it)."""
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, ControlFlowOp):
+            if not all(_is_clifford(block) for block in operation.blocks):
+                return False
+        elif isinstance(operation, Gate) and operation.name not in _CLIFFORD_GATES:
+            return False
+    return True
+
+
+def _size(widths: Counter[int], measurements: int) -> ProgramSize:
+    return ProgramSize(
+        one_qubit_gates=widths[1],
+        two_qubit_gates=sum(two_qubit_equivalents(width) * count for width, count in widths.items() if width > 1),
+        measurements=measurements,
+    )

@@ -46,8 +46,8 @@ from qiskit.transpiler.passes import BasisTranslator, HighLevelSynthesis
 
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
-from .formats import decode_text, invalid_program
 from .prescan import check_json_depth
+from .text import decode_text, invalid_program
 
 IONQ_PROGRAM = "The IonQ circuit"
 CODE = "InvalidIonQCircuit"

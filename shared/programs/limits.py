@@ -2,27 +2,20 @@
 
 Every limit a parser enforces before it builds anything is one of the constants below; `prescan.py`
 checks them in one linear pass over the text. The parsers turn a program into a circuit and the
-positions are gone by the time its size is compared with a target's limit, so
-`qubit_limit_diagnostic` finds, in the program's own text, the first declaration or use that takes it
-past the limit.
+positions are gone by the time its size is compared with a target's limit, so each format's
+`QubitDeclarations` finds, in the program's own text, the first declaration or use that takes it past
+the limit.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from shared.domain.errors import Diagnostic
 
-from .formats import (
-    HONEYWELL_OPENQASM,
-    IONQ_CIRCUIT,
-    OPENQASM2,
-    OPENQASM3,
-    QIR,
-    RIGETTI_QUIL,
-    code_only,
-    position_at,
-)
+from .text import code_only, position_at
 
 MAX_QUBITS = 10_000
 """Qubits any text program may use (OpenQASM, Quil) when no target's smaller limit is given."""
@@ -48,38 +41,55 @@ _QUIL_NOT_QUBITS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _QUIL_QUBIT = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 
 
-def qubit_limit_diagnostic(data: bytes, input_format: str, used: int, limit: int) -> Diagnostic:
-    """The finding for a (valid) program using `used` qubits where `limit` are available."""
-    message = f"the program uses {used} qubits; the target has {limit}"
-    if input_format == IONQ_CIRCUIT:
-        return Diagnostic(code=CODE, message=message, path="qubits")
-    text = data.decode("utf-8", errors="replace")  # QIR bitcode has no text position and finds none
-    offset = _offset(text, input_format, limit)
-    if offset is None:
-        return Diagnostic(code=CODE, message=message)
-    line, column = position_at(text, offset)
-    return Diagnostic(code=CODE, message=message, line=line, column=column)
+@dataclass(frozen=True)
+class QubitDeclarations:
+    """Where a format declares its qubits, for the finding of a program that uses more than a target has.
+
+    A JSON format names the field (`path`); a text format has `first_past(text, limit)`, the offset of the first
+    declaration or use that takes the program past `limit` (None when it finds none).
+    """
+
+    path: str | None = None
+    first_past: Callable[[str, int], int | None] | None = None
+
+    def finding(self, data: bytes, used: int, limit: int) -> Diagnostic:
+        """The finding for a (valid) program using `used` qubits where `limit` are available."""
+        message = f"the program uses {used} qubits; the target has {limit}"
+        if self.first_past is None:
+            return Diagnostic(code=CODE, message=message, path=self.path)
+        text = data.decode("utf-8", errors="replace")  # QIR bitcode has no text position and finds none
+        offset = self.first_past(text, limit)
+        if offset is None:
+            return Diagnostic(code=CODE, message=message)
+        line, column = position_at(text, offset)
+        return Diagnostic(code=CODE, message=message, line=line, column=column)
 
 
-def _offset(text: str, input_format: str, limit: int) -> int | None:
-    if input_format in (OPENQASM2, HONEYWELL_OPENQASM, OPENQASM3):
-        declared = 0
-        for match in _QASM_REGISTER.finditer(code_only(text)):
-            declared += int(match.group(1) or match.group(2) or 1)
-            if declared > limit:
-                return match.start()
-        return None
-    if input_format == QIR:
-        found = _QIR_ATTRIBUTE.search(text)
-        return None if found is None else found.start()
-    if input_format == RIGETTI_QUIL:
-        offset = 0
-        for line in text.splitlines(keepends=True):
-            # Qubits are the bare integers of an instruction; parameters and memory references are not.
-            code = _QUIL_NOT_QUBITS.sub(" ", line.split("#", 1)[0])
-            if not code.lstrip().upper().startswith("DECLARE") and any(
-                int(qubit) >= limit for qubit in _QUIL_QUBIT.findall(code)
-            ):
-                return offset
-            offset += len(line)
+def first_qasm_register_past(text: str, limit: int) -> int | None:
+    """OpenQASM 2 and 3: the `qreg`/`qubit` declaration that takes the declared qubits past `limit`."""
+    declared = 0
+    for match in _QASM_REGISTER.finditer(code_only(text)):
+        declared += int(match.group(1) or match.group(2) or 1)
+        if declared > limit:
+            return match.start()
+    return None
+
+
+def qir_qubit_attribute(text: str, limit: int) -> int | None:
+    """QIR text: the entry point's `required_num_qubits` attribute (whatever `limit` is)."""
+    found = _QIR_ATTRIBUTE.search(text)
+    return None if found is None else found.start()
+
+
+def first_quil_qubit_past(text: str, limit: int) -> int | None:
+    """Quil: the start of the first instruction line that uses a qubit numbered `limit` or more."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        # Qubits are the bare integers of an instruction; parameters and memory references are not.
+        code = _QUIL_NOT_QUBITS.sub(" ", line.split("#", 1)[0])
+        if not code.lstrip().upper().startswith("DECLARE") and any(
+            int(qubit) >= limit for qubit in _QUIL_QUBIT.findall(code)
+        ):
+            return offset
+        offset += len(line)
     return None

@@ -23,9 +23,9 @@ from qiskit.exceptions import QiskitError
 
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
-from .formats import code_only, invalid_program, position_at
 from .limits import MAX_QUBITS
 from .prescan import QasmShape, check_nesting, scan_openqasm
+from .text import code_only, invalid_program, position_at
 
 QASM2_PROGRAM = "The OpenQASM 2 program"
 QASM3_PROGRAM = "The OpenQASM 3 program"

@@ -16,7 +16,6 @@ from typing import NoReturn
 
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
-from .formats import position_at
 from .limits import (
     MAX_CLASSICAL_BITS,
     MAX_DEFINITION_DEPTH,
@@ -25,6 +24,7 @@ from .limits import (
     MAX_NESTING_DEPTH,
     MAX_STATEMENT_OPERATORS,
 )
+from .text import position_at
 
 _BRACKET_OR_OPERATOR = re.compile(r"[()\[\]{}+\-*/%^~!&|<>=;\n]")
 _OPEN = frozenset("([{")

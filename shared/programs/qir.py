@@ -60,8 +60,8 @@ from qiskit.circuit.library import (
 from shared.domain.catalog import QirProfile
 from shared.domain.errors import Diagnostic, InvalidProgramError, TransientJobError, UnsupportedProgramError
 
-from .formats import decode_text, invalid_program
 from .limits import MAX_OUTPUT_DEPTH
+from .text import decode_text, invalid_program
 
 logger = logging.getLogger(__name__)
 

@@ -37,9 +37,9 @@ from quil.program import Program, ProgramError
 
 from shared.domain.errors import Diagnostic, UnsupportedProgramError
 
-from .formats import invalid_program
 from .limits import MAX_CLASSICAL_BITS, MAX_QUBITS
 from .prescan import check_nesting
+from .text import invalid_program
 
 QUIL_PROGRAM = "The Quil program"
 

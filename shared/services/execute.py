@@ -16,18 +16,10 @@ from shared.domain.jobs import CostEstimate, Job, JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.domain.storage import OUTPUT_BLOB, STAGED_OUTPUT_BLOB, TRANSLATED_BLOB, job_container, sha256
 from shared.ports import ProviderBackend
-from shared.programs import translate_program
 from shared.services import sessions
 from shared.services.pipeline import Pipeline, error_data, inline, read_input
 
 logger = logging.getLogger(__name__)
-
-_CONTENT_TYPES = {
-    "ionq.circuit.v1": "application/json",
-    "honeywell.openqasm.v1": "application/qasm",
-    "qir.v1": "qir.v1",  # what the azure-quantum SDK sends for QIR
-    "rigetti.quil.v1": "text/plain",
-}
 
 
 def translate_job(p: Pipeline, message: TranslateJob) -> None:
@@ -45,12 +37,11 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
     container = job_container(job.id)
     try:
         program = message.program or read_input(p, job)
-        translated = translate_program(program, job.details.input_data_format, route.provider_format)
+        translated = p.programs.translate(program, job.details.input_data_format, route.provider_format)
     except PermanentJobError as error:
         _fail(p, job, error, "Translation failed")
         return
-    content_type = _CONTENT_TYPES.get(route.provider_format, "application/octet-stream")
-    p.artifacts.put(container, TRANSLATED_BLOB, translated, content_type)
+    p.artifacts.put(container, TRANSLATED_BLOB, translated, p.programs.content_type(route.provider_format))
     p.sender.send(SIMULATOR_QUEUE, RunJob(job_id=job.id, attempt=job.redrives, program=inline(p, translated)))
 
 

@@ -41,11 +41,6 @@ from shared.services.submit import JobSubmission, submit_failed, submit_job
 logger = logging.getLogger(__name__)
 
 DROP_NAMESPACE = uuid.UUID("6f1c2a52-9a1e-4c55-8d0e-6a0f3b7f4b11")
-_FORMATS_BY_KIND = {
-    "json": ("ionq.circuit.v1",),
-    "qasm2": ("honeywell.openqasm.v1", "openqasm.v2"),
-    "qasm3": ("openqasm.v3",),
-}
 _KNOWN_KEYS = frozenset({"target", "jobname", "shots", "inputdataformat", "inputparams", "priority", "tags"})
 
 
@@ -135,7 +130,7 @@ def _submission(p: Pipeline, blob_name: str, data: bytes, meta: Mapping[str, str
         "providerId": provider.id,
         "target": target.id,
         "inputDataUri": input_uri,
-        "inputDataFormat": meta.get("inputdataformat") or _infer_format(blob_name, data, target),
+        "inputDataFormat": meta.get("inputdataformat") or _infer_format(p, blob_name, data, target),
         "inputParams": params,
         "priority": meta.get("priority"),
         "tags": [t.strip() for t in meta["tags"].split(",") if t.strip()] if "tags" in meta else None,
@@ -168,25 +163,20 @@ def _fallback(blob_name: str, meta: Mapping[str, str], input_uri: str) -> JobSub
     )
 
 
-def _infer_format(blob_name: str, data: bytes, target: TargetSpec) -> str:
-    head = data[:256].lstrip().decode("utf-8", "replace")
-    if blob_name.endswith(".json") or head.startswith("{"):
-        kind = "json"
-    elif "OPENQASM 3" in head:
-        kind = "qasm3"
-    elif "OPENQASM 2" in head:
-        kind = "qasm2"
-    else:
+def _infer_format(p: Pipeline, blob_name: str, data: bytes, target: TargetSpec) -> str:
+    """From the blob's name and first bytes: the first of their kind's formats that the target takes."""
+    sniffed = p.programs.sniff(blob_name, data)
+    if sniffed is None:
         raise UnsupportedFormatError(
             "Cannot tell the program's format: set metadata 'inputdataformat', "
             f"one of {', '.join(target.input_formats)}.",
             target="metadata.inputdataformat",
         )
-    for candidate in _FORMATS_BY_KIND[kind]:
+    for candidate in sniffed.formats:
         if candidate in target.input_formats:
             return candidate
     raise UnsupportedFormatError(
-        f"{target.id} does not take {kind} programs; it takes {', '.join(target.input_formats)}.",
+        f"{target.id} does not take {sniffed.kind} programs; it takes {', '.join(target.input_formats)}.",
         target="metadata.inputdataformat",
     )
 

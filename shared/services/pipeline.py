@@ -19,7 +19,7 @@ from shared.domain.errors import (
 from shared.domain.jobs import CostEstimate, ErrorData, Job
 from shared.domain.pricing import Pricing, load_pricing
 from shared.domain.storage import check_blob_name, job_of_container, sha256
-from shared.ports import ArtifactStore, Clock, JobStore, MessageSender, SessionStore
+from shared.ports import ArtifactStore, Clock, JobStore, MessageSender, Programs, SessionStore
 from shared.services.notify import PublishingJobStore
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class Pipeline:
     clock: Clock
     catalog: Catalog
     limits: Limits
+    programs: Programs
     pricing: Pricing = field(default_factory=load_pricing)
     # The same object as `jobs` when job events are published; the sweeper republishes through it.
     outbox: PublishingJobStore | None = None

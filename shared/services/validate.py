@@ -9,7 +9,8 @@ from pydantic.alias_generators import to_camel
 
 from shared.domain.catalog import Route, TargetSpec, check_formats
 from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
-from shared.programs import ProgramInfo, inspect_program, qubit_limit_diagnostic
+from shared.domain.ids import ProviderId, TargetId
+from shared.ports import ProgramInfo, Programs
 from shared.services.pipeline import Pipeline, input_blob
 
 
@@ -35,12 +36,12 @@ def check_request(
     return Checked(target, route, _with_shots(params, target))
 
 
-def check_program(program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
+def check_program(programs: Programs, program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
     """The program parses, is valid in its format, and fits on the target.
 
     A text program's qubits are checked against the target while it is parsed, before its circuit is built.
     """
-    info = inspect_program(program, input_format, max_qubits=target.max_qubits)
+    info = programs.inspect(program, input_format, max_qubits=target.max_qubits)
     profiles = target.route_for(input_format).qir_profiles  # ("base",) unless a QIR route allows more
     needed = info.profile
     if needed not in profiles:
@@ -55,7 +56,7 @@ def check_program(program: bytes, input_format: str, target: TargetSpec) -> Prog
             target="inputData",
         )
     if info.num_qubits > target.max_qubits:
-        found = qubit_limit_diagnostic(program, input_format, info.num_qubits, target.max_qubits)
+        found = programs.qubit_limit_diagnostic(program, input_format, info.num_qubits, target.max_qubits)
         raise UnsupportedProgramError(
             f"The program uses {info.num_qubits} qubits; {target.id} has {target.max_qubits}.",
             diagnostics=[found],
@@ -63,7 +64,7 @@ def check_program(program: bytes, input_format: str, target: TargetSpec) -> Prog
         )
     noise = target.noise
     if noise is not None and not info.clifford and info.num_qubits > noise.max_non_clifford_qubits:
-        found = qubit_limit_diagnostic(program, input_format, info.num_qubits, noise.max_non_clifford_qubits)
+        found = programs.qubit_limit_diagnostic(program, input_format, info.num_qubits, noise.max_non_clifford_qubits)
         raise UnsupportedProgramError(
             f"The program uses {info.num_qubits} qubits and non-Clifford gates; {target.id}'s noisy emulation takes "
             f"such programs up to {noise.max_non_clifford_qubits} qubits (Clifford programs of any size up to "
@@ -79,8 +80,8 @@ class ValidationRequest(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
-    provider_id: str | None = Field(None, min_length=1, max_length=64)
-    target: str = Field(min_length=1, max_length=128)
+    provider_id: ProviderId | None = None
+    target: TargetId
     input_data_format: str = Field(min_length=1, max_length=128)
     output_data_format: str | None = Field(None, max_length=128)
     input_params: dict[str, JsonValue] = Field(default_factory=dict)
@@ -103,7 +104,7 @@ def validate_job(p: Pipeline, request: ValidationRequest) -> Validation:
         checked = check_request(
             p, provider, request.target, request.input_data_format, request.output_data_format, request.input_params
         )
-        info = check_program(_program(p, request), request.input_data_format, checked.target)
+        info = check_program(p.programs, _program(p, request), request.input_data_format, checked.target)
     except PermanentJobError as error:
         findings = error.diagnostics or (Diagnostic(code=error.code, message=error.message, path=error.target),)
         return Validation(valid=False, target=request.target, findings=tuple(findings), info=None)

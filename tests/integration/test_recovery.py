@@ -29,6 +29,7 @@ from shared.domain.catalog import load_catalog
 from shared.domain.errors import DependencyError
 from shared.domain.jobs import JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.programs.translate import QiskitPrograms
 from shared.services import execute, sweep
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
@@ -82,6 +83,7 @@ def pipeline(azurite_port: int, broker_port: int, topic: EventReceiver, tmp_path
             max_redrives=3,
             sas_ttl=timedelta(minutes=10),
         ),
+        programs=QiskitPrograms(),
     )
     sender.close()
     publisher.close()

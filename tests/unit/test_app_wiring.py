@@ -32,8 +32,10 @@ def triggers() -> dict[str, dict[str, object]]:
     return found
 
 
-def test_every_provider_has_a_translator_on_its_own_queue() -> None:
+def test_every_provider_has_exactly_one_translator_on_its_own_queue() -> None:
     queues = {name: t["queueName"] for name, t in triggers().items() if t["type"] == "serviceBusTrigger"}
+    translators = sorted(str(queue) for name, queue in queues.items() if name.startswith("translate_"))
+    assert translators == sorted(provider.queue for provider in load_catalog().providers)
     for provider in load_catalog().providers:
         assert queues[f"translate_{provider.id.replace('-', '_')}"] == provider.queue
     assert queues["run_simulator"] == SIMULATOR_QUEUE

@@ -13,7 +13,7 @@ import pytest
 
 from shared.domain.catalog import TargetSpec, load_catalog
 from shared.domain.errors import InvalidProgramError, UnsupportedProgramError
-from shared.programs import qubit_limit_diagnostic
+from shared.programs.translate import QiskitPrograms, qubit_limit_diagnostic
 from shared.services.submit import submit_job
 from shared.services.validate import check_program
 from tests.fakes import make_pipeline
@@ -196,7 +196,7 @@ def test_every_format_has_a_corpus_of_at_least_six() -> None:
 @pytest.mark.parametrize("entry", [case(entry) for entry in CORPUS])
 def test_a_broken_program_gets_a_diagnostic_at_its_defect(entry: Broken) -> None:
     with pytest.raises(InvalidProgramError) as caught:
-        check_program(entry.program, entry.input_format, target_for(entry))
+        check_program(QiskitPrograms(), entry.program, entry.input_format, target_for(entry))
     assert type(caught.value) is entry.error
     diagnostics = caught.value.diagnostics
     assert diagnostics, caught.value.message

@@ -10,7 +10,7 @@ from shared.domain.catalog import load_catalog
 from shared.domain.errors import InvalidProgramError
 from shared.domain.jobs import JobStatus
 from shared.domain.pricing import load_pricing
-from shared.programs import inspect_program
+from shared.programs.translate import inspect_program
 from shared.services import manage
 from shared.services.execute import translate_job
 from shared.services.pipeline import Pipeline

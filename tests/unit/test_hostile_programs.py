@@ -17,7 +17,6 @@ import pytest
 
 from shared.domain.catalog import TargetSpec, load_catalog
 from shared.domain.errors import PermanentJobError, UnsupportedProgramError
-from shared.programs import inspect_program, translate_program
 from shared.programs.limits import (
     MAX_CLASSICAL_BITS,
     MAX_DEFINITION_DEPTH,
@@ -29,6 +28,7 @@ from shared.programs.limits import (
     MAX_STATEMENT_OPERATORS,
 )
 from shared.programs.qir import QirRecord, _output_tree
+from shared.programs.translate import QiskitPrograms, inspect_program, translate_program
 from shared.services.validate import ValidationRequest, check_program, validate_job
 from tests.fakes import make_pipeline
 
@@ -217,7 +217,7 @@ def test_a_hostile_program_is_refused_with_a_positioned_diagnostic(
     target_id: str, input_format: str, program: str, code: str, at: tuple[int, int], words: str
 ) -> None:
     with pytest.raises(PermanentJobError) as caught:
-        check_program(program.encode(), input_format, target(target_id))
+        check_program(QiskitPrograms(), program.encode(), input_format, target(target_id))
     first = caught.value.diagnostics[0]
     assert (first.code, (first.line, first.column)) == (code, at)
     assert words in first.message
@@ -268,7 +268,9 @@ def test_definitions_and_broadcasts_count_every_gate_they_apply() -> None:
 
 
 def test_definitions_at_the_limit_are_accepted() -> None:
-    info = check_program(chain(MAX_DEFINITION_DEPTH - 1).encode(), "openqasm.v2", target("ionq.simulator"))
+    info = check_program(
+        QiskitPrograms(), chain(MAX_DEFINITION_DEPTH - 1).encode(), "openqasm.v2", target("ionq.simulator")
+    )
     assert info.size.one_qubit_gates == 1
 
 
@@ -294,12 +296,13 @@ limit = 1536 * 2**20
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from shared.domain.catalog import load_catalog
 from shared.domain.errors import PermanentJobError
+from shared.programs.translate import QiskitPrograms
 from shared.services.validate import check_program
 catalog = load_catalog()
 target_id, input_format = sys.argv[1], sys.argv[2]
 spec = catalog.target(catalog.provider_of(target_id).id, target_id)
 try:
-    check_program(sys.stdin.buffer.read(), input_format, spec)
+    check_program(QiskitPrograms(), sys.stdin.buffer.read(), input_format, spec)
 except PermanentJobError as error:
     print(error.diagnostics[0].code)
 """

@@ -17,9 +17,9 @@ from qiskit.quantum_info import Operator
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.domain.errors import InvalidProgramError
-from shared.programs import ProgramInfo, inspect_program, translate_program
+from shared.ports import ProgramInfo
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
-from shared.programs.translate import load_circuit
+from shared.programs.translate import inspect_program, load_circuit, translate_program
 
 IONQ = "ionq.circuit.v1"
 HONEYWELL = "honeywell.openqasm.v1"

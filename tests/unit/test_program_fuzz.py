@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from shared.domain.catalog import TargetSpec, load_catalog
 from shared.domain.errors import PermanentJobError
+from shared.programs.translate import QiskitPrograms
 from shared.services.validate import check_program
 from tests.unit.test_bad_program_corpus import QIR_BELL
 from tests.unit.test_programs import VALID_PROGRAMS
@@ -65,7 +66,7 @@ def programs(sources: list[bytes]) -> st.SearchStrategy[bytes]:
 def assert_only_permanent_errors(data: bytes, input_format: str) -> None:
     """Any other exception fails the test (hypothesis reports the smallest program that raises it)."""
     with contextlib.suppress(PermanentJobError):
-        check_program(data, input_format, first_target(input_format))
+        check_program(QiskitPrograms(), data, input_format, first_target(input_format))
 
 
 @pytest.mark.parametrize("input_format", ["openqasm.v2", "honeywell.openqasm.v1"])

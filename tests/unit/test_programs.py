@@ -37,7 +37,9 @@ from shared.domain.errors import (
     UnsupportedFormatError,
     UnsupportedProgramError,
 )
-from shared.programs import INPUT_FORMATS, ProgramInfo, inspect_program, translate_program
+from shared.ports import ProgramInfo
+from shared.programs.formats import INPUT_FORMATS
+from shared.programs.translate import inspect_program, translate_program
 
 QASM2_HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
 QASM3_HEADER = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'

@@ -22,8 +22,10 @@ from qiskit.quantum_info import Operator, Statevector
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.domain.errors import InvalidProgramError, UnsupportedFormatError, UnsupportedProgramError
-from shared.programs import INPUT_FORMATS, OUTPUT_FORMATS, ProgramInfo, inspect_program, translate_program
+from shared.ports import ProgramInfo
+from shared.programs.formats import INPUT_FORMATS, OUTPUT_FORMATS
 from shared.programs.qir import display_outcome, parse_qir, qir_to_circuit
+from shared.programs.translate import inspect_program, translate_program
 
 QIR = "qir.v1"
 QASM3_HEADER = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'

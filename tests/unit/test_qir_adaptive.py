@@ -18,6 +18,7 @@ from shared.adapters.aer_simulator import AerSimulator
 from shared.domain.catalog import TargetSpec, load_catalog
 from shared.domain.errors import UnsupportedProgramError
 from shared.programs.qir import QirBranch, parse_qir, qir_to_circuit
+from shared.programs.translate import QiskitPrograms
 from shared.services.validate import check_program
 
 QIR = "qir.v1"
@@ -318,11 +319,11 @@ def test_only_the_h2_emulator_runs_adaptive_qir() -> None:
 def test_base_only_targets_refuse_adaptive_programs_at_submit() -> None:
     adaptive, base = qasm_text(FEEDBACK_QASM), str(compile_qasm(FEEDBACK_QASM.replace("if (c[0]) ", ""))).encode()
     for target in qir_targets():
-        check_program(base, QIR, target)
+        check_program(QiskitPrograms(), base, QIR, target)
         if "adaptive" in target.route_for(QIR).qir_profiles:
-            assert check_program(adaptive, QIR, target).num_qubits == 2
+            assert check_program(QiskitPrograms(), adaptive, QIR, target).num_qubits == 2
             continue
         with pytest.raises(UnsupportedProgramError) as caught:
-            check_program(adaptive, QIR, target)
+            check_program(QiskitPrograms(), adaptive, QIR, target)
         assert caught.value.diagnostics[0].code == "QirProfileNotSupported"
         assert f"{target.id} runs QIR in the base profile only" in caught.value.message

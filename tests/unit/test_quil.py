@@ -12,8 +12,8 @@ from qiskit.quantum_info import Operator
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.domain.errors import InvalidProgramError, UnsupportedProgramError
-from shared.programs import inspect_program, translate_program
 from shared.programs.quil import parse_quil
+from shared.programs.translate import inspect_program, translate_program
 
 BELL = "DECLARE ro BIT[2]\nH 0\nCNOT 0 1\nMEASURE 0 ro[0]\nMEASURE 1 ro[1]\n"
 

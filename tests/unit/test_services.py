@@ -400,10 +400,12 @@ def test_a_wide_non_clifford_program_is_refused_by_a_noisy_target_but_a_wide_cli
         *({"gate": "x", "targets": [q], "controls": [q - 1]} for q in range(1, width)),
     ]
     wide_clifford = json.dumps({"qubits": width, "circuit": ghz}).encode()
-    assert validate.check_program(wide_clifford, "ionq.circuit.v1", aria).clifford
+    assert validate.check_program(p.programs, wide_clifford, "ionq.circuit.v1", aria).clifford
     wide_t = json.dumps({"qubits": width, "circuit": [*ghz, {"gate": "t", "targets": [0]}]}).encode()
     with pytest.raises(UnsupportedProgramError, match="non-Clifford gates") as raised:
-        validate.check_program(wide_t, "ionq.circuit.v1", aria)
+        validate.check_program(p.programs, wide_t, "ionq.circuit.v1", aria)
     assert raised.value.diagnostics[0].path == "qubits"
     simulator = p.catalog.target("ionq", "ionq.simulator")
-    assert not validate.check_program(wide_t, "ionq.circuit.v1", simulator).clifford, "an ideal target takes it"
+    assert not validate.check_program(p.programs, wide_t, "ionq.circuit.v1", simulator).clifford, (
+        "an ideal target takes it"
+    )

@@ -37,9 +37,8 @@ from qiskit.quantum_info import Operator
 
 from shared.domain.catalog import Route, TargetSpec, check_formats, load_catalog
 from shared.domain.errors import UnsupportedFormatError
-from shared.programs import INPUT_FORMATS, translate_program
-from shared.programs.formats import PASS_THROUGH
-from shared.programs.translate import load_circuit
+from shared.programs.formats import INPUT_FORMATS, PASS_THROUGH
+from shared.programs.translate import load_circuit, translate_program
 from shared.services.submit import submit_job
 from tests.fakes import make_pipeline
 from tests.unit.test_ionq_native import GateJson, native, reference
