@@ -84,7 +84,7 @@ test: setup check browser infra $(AUDIT_VENV)/.installed
 	$(PY) -m pytest -q
 
 unit: $(VENV)/.dev
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit tests/functions
 
 ## Pipeline benchmark (not a test): jobs/s, PUT and end-to-end latency, store operations per job.
 bench: setup

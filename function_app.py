@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import azure.functions as func
 
 from shared import bootstrap
@@ -14,6 +17,7 @@ from shared.services import execute, intake, sweep
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(portal_bp)
 
+CATALOG = load_catalog()
 WORKSPACE = (
     "subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
     "/providers/Microsoft.Quantum/workspaces/{workspaceName}"
@@ -105,15 +109,34 @@ def intake_program(blob: func.InputStream) -> None:
     intake.intake_blob(bootstrap.pipeline(), container, name, blob.length, blob.read, metadata)
 
 
-def _register_translator(provider_id: str) -> None:
-    @app.function_name(f"translate_{provider_id.replace('-', '_')}")
-    @app.service_bus_queue_trigger(arg_name="msg", queue_name=f"jobs-{provider_id}", connection="ServiceBusConnection")
-    def translate(msg: func.ServiceBusMessage) -> None:
-        execute.translate_job(bootstrap.pipeline(), TranslateJob.model_validate_json(msg.get_body()))
+# One translator per provider in the catalog, named by its def, on the provider's queue (test_app_wiring checks).
+def _provider_queue(provider_id: str) -> Callable[..., Any]:
+    queue = CATALOG.provider(provider_id).queue
+    return app.service_bus_queue_trigger(arg_name="msg", queue_name=queue, connection="ServiceBusConnection")
 
 
-for _provider in load_catalog().providers:
-    _register_translator(_provider.id)
+def _translate(msg: func.ServiceBusMessage) -> None:
+    execute.translate_job(bootstrap.pipeline(), TranslateJob.model_validate_json(msg.get_body()))
+
+
+@_provider_queue("ionq")
+def translate_ionq(msg: func.ServiceBusMessage) -> None:
+    _translate(msg)
+
+
+@_provider_queue("quantinuum")
+def translate_quantinuum(msg: func.ServiceBusMessage) -> None:
+    _translate(msg)
+
+
+@_provider_queue("rigetti")
+def translate_rigetti(msg: func.ServiceBusMessage) -> None:
+    _translate(msg)
+
+
+@_provider_queue("microsoft-qc")
+def translate_microsoft_qc(msg: func.ServiceBusMessage) -> None:
+    _translate(msg)
 
 
 @app.function_name("run_simulator")

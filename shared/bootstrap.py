@@ -3,10 +3,14 @@
 Each Azure endpoint in the settings selects the Azure adapter, reached with the managed identity:
 Cosmos DB for jobs, Service Bus for messages, Blob storage by identity, an Event Grid topic for job
 events. Without them the embedded parts serve: SQLite, the embedded queue, Azurite, and webhooks.
+
+The settings come from the environment unless `configure` is given others (the local host, the bench);
+tests also give it the pipeline and the backend, so the function app runs over fakes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
@@ -15,6 +19,7 @@ from azure.cosmos import CosmosClient, DatabaseProxy
 from azure.identity import DefaultAzureCredential
 
 from shared.adapters.blob_artifacts import BlobArtifactStore
+from shared.adapters.blob_journal import JournaledArtifactStore
 from shared.adapters.cosmos_jobs import CosmosJobStore
 from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.adapters.embedded_queue import EmbeddedQueue
@@ -29,20 +34,38 @@ from shared.api.auth import EntraTokens
 from shared.api.http import ApiContext
 from shared.config import Settings, get_settings
 from shared.domain.catalog import load_catalog
-from shared.ports import EventPublisher, JobStore, MessageSender, SessionStore
+from shared.ports import ArtifactStore, EventPublisher, JobStore, MessageSender, ProviderBackend, SessionStore
+from shared.programs.translate import QiskitPrograms
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
-_configured: list[Settings] = []
+
+@dataclass(frozen=True)
+class Overrides:
+    """Parts given to `configure` in place of those built here; None builds that part from the settings."""
+
+    settings: Settings | None = None
+    pipeline: Pipeline | None = None
+    backend: ProviderBackend | None = None
 
 
-def configure(settings: Settings) -> None:
-    """Use these settings instead of the environment's; call before anything else is built."""
-    _configured[:] = [settings]
+_overrides: list[Overrides] = [Overrides()]
+
+
+def configure(
+    settings: Settings | None = None, *, pipeline: Pipeline | None = None, backend: ProviderBackend | None = None
+) -> None:
+    """Build from these settings instead of the environment's, and use the parts given as they are.
+
+    Every part built so far is dropped (not closed), so the next call builds again from what was given:
+    configure before starting anything that needs closing. `configure()` returns to the environment.
+    """
+    _overrides[0] = Overrides(settings, pipeline, backend)
+    _drop_built()
 
 
 def settings() -> Settings:
-    return _configured[0] if _configured else get_settings()
+    return _overrides[0].settings or get_settings()
 
 
 @cache
@@ -64,11 +87,24 @@ def credential() -> TokenCredential:
 
 
 @cache
-def artifacts() -> BlobArtifactStore:
+def blob_storage() -> BlobArtifactStore:
     s = settings()
     if s.blob_service_uri:
         return BlobArtifactStore.from_identity(s.blob_service_uri, credential())
     return BlobArtifactStore.from_connection_string(s.blob_connection_string)
+
+
+@cache
+def journal() -> JournaledArtifactStore | None:
+    """Locally, Azurite behind a journal: what it acknowledged outlives a hard kill (see blob_journal)."""
+    s = settings()
+    if s.blob_service_uri:
+        return None
+    return JournaledArtifactStore(blob_storage(), s.local_state_dir / "blob-journal.sqlite3")
+
+
+def artifacts() -> ArtifactStore:
+    return journal() or blob_storage()
 
 
 @cache
@@ -123,6 +159,8 @@ def event_publisher() -> EventPublisher | None:
 
 @cache
 def pipeline() -> Pipeline:
+    if _overrides[0].pipeline is not None:
+        return _overrides[0].pipeline
     s = settings()
     jobs = job_store()
     publisher = event_publisher()
@@ -135,6 +173,7 @@ def pipeline() -> Pipeline:
         sender=sender(),
         clock=SystemClock(),
         catalog=load_catalog(),
+        programs=QiskitPrograms(),
         limits=Limits(
             max_input_bytes=s.max_input_bytes,
             inline_message_bytes=s.inline_message_bytes,
@@ -147,8 +186,13 @@ def pipeline() -> Pipeline:
     )
 
 
+def backend() -> ProviderBackend:
+    """What runs the programs: the simulators, unless `configure` was given another backend."""
+    return _overrides[0].backend or simulators()
+
+
 @cache
-def backend() -> PooledSimulators:
+def simulators() -> PooledSimulators:
     """The simulators, in worker processes started here; the local host stops them with `close()`."""
     s = settings()
     limits = RunLimits(seconds=s.simulation_timeout_seconds, memory_mb=s.simulation_memory_mb)
@@ -159,3 +203,18 @@ def backend() -> PooledSimulators:
 def api_context() -> ApiContext:
     s = settings()
     return ApiContext(pipeline(), s, tokens=EntraTokens(s) if s.entra_tenant_id else None)
+
+
+def _drop_built() -> None:
+    for built in (
+        embedded_queue,
+        credential,
+        blob_storage,
+        journal,
+        cosmos_database,
+        webhooks,
+        pipeline,
+        simulators,
+        api_context,
+    ):
+        built.cache_clear()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import azure.functions as func
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from shared.api.http import (
     ApiContext,
@@ -13,14 +15,43 @@ from shared.api.http import (
     json_response,
     parse_body,
 )
-from shared.domain.catalog import TargetSpec
+from shared.api.responses import JobPatchResult, ProviderStatus, QuotaItem, ValidationResult
+from shared.domain.errors import InvalidRequestError
+from shared.domain.ids import JobId
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
-from shared.domain.storage import normalize_job_id
 from shared.services import manage, sessions, validate
 from shared.services import quotas as quotas_service
 from shared.services.pipeline import Pipeline
 from shared.services.submit import JobSubmission, submit_job
+
+_IDS: TypeAdapter[str] = TypeAdapter(JobId)  # job and session ids follow the same rules
+
+# What an item endpoint does for one (method, action): `jobs/{id}:cancel` has the action "cancel".
+ItemHandler = Callable[[func.HttpRequest, ApiContext, str], func.HttpResponse]
+
+
+def _route_id(raw: str, field: str = "jobId") -> str:
+    """A job or session id from the route, normalised as the request models normalise ids in bodies."""
+    try:
+        return _IDS.validate_python(raw)
+    except ValidationError:
+        raise InvalidRequestError(
+            f"{field} '{raw[:60]}' is not valid: use 1-36 letters, digits and single inner hyphens, such as a UUID.",
+            target=field,
+        ) from None
+
+
+def _handler(
+    routes: Mapping[tuple[str, str], ItemHandler], req: func.HttpRequest, action: str, item: str, verb: str
+) -> ItemHandler:
+    """The handler of the request's method and action on `item`; MethodNotAllowedError names what is allowed."""
+    handler = routes.get((req.method, action))
+    if handler is not None:
+        return handler
+    if action:
+        raise MethodNotAllowedError(f"Unknown action '{req.method} {item}:{action}'; use POST :{verb}.")
+    raise MethodNotAllowedError(f"{req.method} is not allowed on {item}.")
 
 
 def _job(p: Pipeline, job: Job) -> dict[str, JsonValue]:
@@ -68,28 +99,40 @@ def sessions_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResp
     return _page(req, ctx, query, [s.details.to_wire() for s in page.sessions], page.next_skip)
 
 
+def _get_session(req: func.HttpRequest, ctx: ApiContext, session_id: str) -> func.HttpResponse:
+    return json_response(sessions.get_session(ctx.pipeline, session_id).details.to_wire())
+
+
+def _put_session(req: func.HttpRequest, ctx: ApiContext, session_id: str) -> func.HttpResponse:
+    request = parse_body(req, sessions.SessionRequest, ctx.settings.max_request_bytes)
+    opened = sessions.open_session(ctx.pipeline, session_id, request)
+    return json_response(opened.session.details.to_wire(), 201 if opened.created else 200)
+
+
+def _close_session(req: func.HttpRequest, ctx: ApiContext, session_id: str) -> func.HttpResponse:
+    return json_response(sessions.close_session(ctx.pipeline, session_id).details.to_wire())
+
+
+_SESSION_ROUTES: Mapping[tuple[str, str], ItemHandler] = {
+    ("GET", ""): _get_session,
+    ("PUT", ""): _put_session,
+    ("POST", "close"): _close_session,
+}
+
+
 @endpoint
 def session_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """sessions/{id}: PUT opens, GET reads; POST sessions/{id}:close closes."""
     raw_id, _, action = req.route_params.get("sessionRef", "").partition(":")
-    p = ctx.pipeline
-    if action:
-        if req.method != "POST" or action != "close":
-            raise MethodNotAllowedError(f"Unknown action '{req.method} sessions/{{id}}:{action}'; use POST :close.")
-        return json_response(sessions.close_session(p, raw_id).details.to_wire())
-    if req.method == "GET":
-        return json_response(sessions.get_session(p, raw_id).details.to_wire())
-    if req.method == "PUT":
-        request = parse_body(req, sessions.SessionRequest, ctx.settings.max_request_bytes)
-        opened = sessions.open_session(p, raw_id, request)
-        return json_response(opened.session.details.to_wire(), 201 if opened.created else 200)
-    raise MethodNotAllowedError(f"{req.method} is not allowed on sessions/{{id}}.")
+    handler = _handler(_SESSION_ROUTES, req, action, "sessions/{id}", "close")
+    return handler(req, ctx, _route_id(raw_id, "sessionId"))
 
 
 @endpoint
 def session_jobs(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET sessions/{id}/jobs."""
-    query = sessions.session_jobs(ctx.pipeline, req.route_params.get("sessionId", ""), _list_query(req))
+    listed = _list_query(req)
+    query = sessions.session_jobs(ctx.pipeline, _route_id(req.route_params.get("sessionId", ""), "sessionId"), listed)
     page = manage.list_jobs(ctx.pipeline, query)
     return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next_skip)
 
@@ -102,33 +145,46 @@ def top_level_items(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
     return _page(req, ctx, query, [item.to_wire() for item in page.items], page.next_skip)
 
 
+def _get_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:
+    return json_response(_job(ctx.pipeline, ctx.pipeline.require(job_id)))
+
+
+def _put_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:
+    submission = parse_body(req, JobSubmission, ctx.settings.max_request_bytes)
+    outcome = submit_job(ctx.pipeline, job_id, submission, cause="Submitted through the API", caller=ctx.caller)
+    return json_response(_job(ctx.pipeline, outcome.job), 201 if outcome.created else 200)
+
+
+def _patch_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:
+    update = parse_body(req, manage.JobUpdate, ctx.settings.max_request_bytes)
+    job = manage.update_job(ctx.pipeline, job_id, update, ctx.caller)
+    return json_response(JobPatchResult.of(job.details).to_wire())
+
+
+def _delete_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:
+    manage.delete_job(ctx.pipeline, job_id, ctx.caller)
+    return func.HttpResponse(status_code=204)
+
+
+def _cancel_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:
+    return json_response(_job(ctx.pipeline, manage.cancel_job(ctx.pipeline, job_id, ctx.caller)))
+
+
+_JOB_ROUTES: Mapping[tuple[str, str], ItemHandler] = {
+    ("GET", ""): _get_job,
+    ("PUT", ""): _put_job,
+    ("PATCH", ""): _patch_job,
+    ("DELETE", ""): _delete_job,
+    ("POST", "cancel"): _cancel_job,
+}
+
+
 @endpoint
 def job_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """jobs/{id}: PUT creates, GET reads, PATCH updates, DELETE deletes; POST jobs/{id}:cancel cancels."""
-    ref = req.route_params.get("jobRef", "")
-    raw_id, _, action = ref.partition(":")
-    job_id = normalize_job_id(raw_id)
-    p = ctx.pipeline
-    if action:
-        if req.method != "POST" or action != "cancel":
-            raise MethodNotAllowedError(f"Unknown action '{req.method} jobs/{{id}}:{action}'; use POST :cancel.")
-        return json_response(_job(p, manage.cancel_job(p, job_id, ctx.caller)))
-    if req.method == "GET":
-        return json_response(_job(p, p.require(job_id)))
-    if req.method == "PUT":
-        submission = parse_body(req, JobSubmission, ctx.settings.max_request_bytes)
-        outcome = submit_job(p, job_id, submission, cause="Submitted through the API", caller=ctx.caller)
-        return json_response(_job(p, outcome.job), 201 if outcome.created else 200)
-    if req.method == "PATCH":
-        update = parse_body(req, manage.JobUpdate, ctx.settings.max_request_bytes)
-        job = manage.update_job(p, job_id, update, ctx.caller)
-        return json_response(
-            {"name": job.details.name, "priority": job.details.priority, "tags": list(job.details.tags)}
-        )
-    if req.method == "DELETE":
-        manage.delete_job(p, job_id, ctx.caller)
-        return func.HttpResponse(status_code=204)
-    raise MethodNotAllowedError(f"{req.method} is not allowed on jobs/{{id}}.")
+    raw_id, _, action = req.route_params.get("jobRef", "").partition(":")
+    job_id = _route_id(raw_id)
+    return _handler(_JOB_ROUTES, req, action, "jobs/{id}", "cancel")(req, ctx, job_id)
 
 
 @endpoint
@@ -137,28 +193,20 @@ def validate_job(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     result = validate.validate_job(
         ctx.pipeline, parse_body(req, validate.ValidationRequest, ctx.settings.max_request_bytes)
     )
-    body: dict[str, JsonValue] = {
-        "valid": result.valid,
-        "target": result.target,
-        "diagnostics": [d.model_dump(mode="json") for d in result.findings],
-    }
-    if result.info is not None:
-        body["qubits"] = result.info.num_qubits
-        body["gates"] = result.info.gate_count
-    return json_response(body)
+    return json_response(ValidationResult.of(result).to_wire())
 
 
 @endpoint
 def job_history(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET jobs/{id}/history: every state change with its time and cause (our addition)."""
-    job = ctx.pipeline.require(normalize_job_id(req.route_params.get("jobId", "")))
+    job = ctx.pipeline.require(_route_id(req.route_params.get("jobId", "")))
     return json_response({"id": job.id, "value": [t.to_wire() for t in job.history]})
 
 
 @endpoint
 def job_data(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET jobs/{id}/input and jobs/{id}/output: the program and the result, through the API (our addition)."""
-    job_id = normalize_job_id(req.route_params.get("jobId", ""))
+    job_id = _route_id(req.route_params.get("jobId", ""))
     which = req.route_params.get("which", "")
     if which not in {"input", "output"}:
         raise MethodNotAllowedError(f"jobs/{{id}}/{which} does not exist; use input or output.")
@@ -180,46 +228,8 @@ def _media_type(data: bytes) -> str:
 
 @endpoint
 def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
-    providers = [
-        {
-            "id": provider.id,
-            "currentAvailability": "Available",
-            "targets": [
-                {
-                    "id": t.id,
-                    "currentAvailability": "Available",
-                    "averageQueueTime": t.average_queue_time,
-                    "numQubits": t.max_qubits,
-                    "metadata": _target_metadata(t),
-                }
-                for t in provider.targets
-            ],
-        }
-        for provider in ctx.pipeline.catalog.providers
-    ]
+    providers = [ProviderStatus.of(provider).to_wire() for provider in ctx.pipeline.catalog.providers]
     return json_response({"value": providers, "nextLink": None})
-
-
-def _target_metadata(target: TargetSpec) -> dict[str, JsonValue]:
-    """What a user choosing a target needs: formats, its own inputParams, QIR profiles, output limits, and
-    noise if emulated."""
-    formats: list[JsonValue] = list(target.input_formats)
-    profiles: list[JsonValue] = [*sorted({profile for route in target.routes for profile in route.qir_profiles})]
-    parameters: list[JsonValue] = [*sorted(target.input_params)]
-    metadata: dict[str, JsonValue] = {
-        "description": target.description,
-        "inputFormats": formats,
-        "inputParams": parameters,
-        "qirProfiles": profiles,
-        "outputLimits": {
-            "maxShotsTimesBits": target.max_shots_times_bits,
-            "maxHistogramEntries": target.max_histogram_entries,
-        },
-    }
-    if target.noise is not None:
-        metadata["emulation"] = "local noisy emulation from published error rates"
-        metadata["noise"] = target.noise.model_dump(mode="json", by_alias=True)
-    return metadata
 
 
 @endpoint
@@ -230,16 +240,5 @@ def storage_sas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 @endpoint
 def quotas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
-    value = [
-        {
-            "dimension": q.dimension,
-            "scope": "Workspace",
-            "providerId": q.provider_id,
-            "utilization": q.utilization,
-            "holds": 0.0,
-            "limit": q.limit,
-            "period": q.period,
-        }
-        for q in quotas_service.usage(ctx.pipeline)
-    ]
+    value = [QuotaItem.of(usage).to_wire() for usage in quotas_service.usage(ctx.pipeline)]
     return json_response({"value": value, "nextLink": None})

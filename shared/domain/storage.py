@@ -20,21 +20,6 @@ JOB_CONTAINER_PREFIX = "job-"
 _JOB_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def normalize_job_id(raw: str, field: str = "jobId") -> str:
-    """Job ids are at most 36 letters, digits and single hyphens (a UUID fits), case-insensitive.
-
-    They name the blob container `job-{id}`, whose rules (lowercase, no doubled or edge hyphens)
-    they therefore follow.
-    """
-    job_id = raw.strip().lower()
-    if not 1 <= len(job_id) <= 36 or not _JOB_ID.match(job_id):
-        raise InvalidRequestError(
-            f"{field} '{raw[:60]}' is not valid: use 1-36 letters, digits and single inner hyphens, such as a UUID.",
-            target=field,
-        )
-    return job_id
-
-
 def job_container(job_id: str) -> str:
     return f"{JOB_CONTAINER_PREFIX}{job_id}"
 

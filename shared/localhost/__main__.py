@@ -43,13 +43,16 @@ def main() -> int:
         storage_process = azurite.start_azurite(
             PROJECT_ROOT, settings.local_state_dir / "azurite", settings.azurite_blob_port
         )
-    simulators = bootstrap.backend()  # its worker processes start now, while the rest gets ready
+    journal = bootstrap.journal()
+    if journal is not None:
+        journal.restore()  # blobs Azurite lost in a crash are back before any trigger runs
+    simulators = bootstrap.simulators()  # its worker processes start now, while the rest gets ready
     app = importlib.import_module("function_app").app
     host = LocalHost(
         app,
         settings,
         bootstrap.embedded_queue(),
-        bootstrap.artifacts(),
+        bootstrap.blob_storage(),
         load_host_json(PROJECT_ROOT),
         webhooks=bootstrap.webhooks(),
     )

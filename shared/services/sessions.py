@@ -20,10 +20,10 @@ from shared.domain.errors import (
     SessionNotFoundError,
     StaleWriteError,
 )
+from shared.domain.ids import ProviderId, SessionId, TargetId
 from shared.domain.jobs import Job, JobDetails, Priority, fingerprint
 from shared.domain.query import MAX_PAGE, AllOf, Compare, JobQuery, Op, QueryField
 from shared.domain.sessions import IDLE_TIMEOUT, JobFailurePolicy, Session, SessionDetails, SessionStatus
-from shared.domain.storage import normalize_job_id
 from shared.services.pipeline import Pipeline, retry_stale
 
 logger = logging.getLogger(__name__)
@@ -37,10 +37,10 @@ class SessionRequest(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
-    id: str | None = None
+    id: SessionId | None = None
     name: str | None = Field(None, max_length=256)
-    provider_id: str = Field(min_length=1, max_length=64)
-    target: str = Field(min_length=1, max_length=128)
+    provider_id: ProviderId
+    target: TargetId
     item_type: str | None = Field(None, pattern="^Session$")
     job_failure_policy: JobFailurePolicy = "Abort"
     priority: Priority | None = None
@@ -65,13 +65,11 @@ class ItemPage:
     next_skip: int | None
 
 
-def open_session(p: Pipeline, raw_id: str, request: SessionRequest) -> Opened:
+def open_session(p: Pipeline, session_id: str, request: SessionRequest) -> Opened:
     """Create the session, or return it when the same request is replayed; a different one is a conflict."""
-    session_id = normalize_job_id(raw_id, "sessionId")
-    if request.id is not None and request.id.lower() != session_id:
+    if request.id is not None and request.id != session_id:
         raise InvalidRequestError(f"The body's id '{request.id}' differs from the path's '{session_id}'.", target="id")
-    provider = request.provider_id.lower()
-    target = p.catalog.target(provider, request.target.lower())
+    target = p.catalog.target(request.provider_id, request.target)
     digest = fingerprint(request.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"id"}))
     existing = p.sessions.get(session_id)
     if existing is not None:
@@ -82,7 +80,7 @@ def open_session(p: Pipeline, raw_id: str, request: SessionRequest) -> Opened:
     details = SessionDetails(
         id=session_id,
         name=request.name or session_id,
-        provider_id=provider,
+        provider_id=request.provider_id,
         target=target.id,
         job_failure_policy=request.job_failure_policy,
         priority=request.priority or "Standard",
@@ -92,18 +90,17 @@ def open_session(p: Pipeline, raw_id: str, request: SessionRequest) -> Opened:
     try:
         stored = p.sessions.create(Session(details=details, fingerprint=digest, last_activity=now))
     except SessionExistsError:
-        return open_session(p, raw_id, request)
+        return open_session(p, session_id, request)
     logger.info("Session %s opened on %s", session_id, target.id)
     return Opened(stored, created=True)
 
 
-def get_session(p: Pipeline, raw_id: str) -> Session:
-    return refresh(p, _require(p, normalize_job_id(raw_id, "sessionId")))
+def get_session(p: Pipeline, session_id: str) -> Session:
+    return refresh(p, _require(p, session_id))
 
 
-def close_session(p: Pipeline, raw_id: str) -> Session:
+def close_session(p: Pipeline, session_id: str) -> Session:
     """Accept no more jobs; the session ends when its last job does. Closing twice changes nothing."""
-    session_id = normalize_job_id(raw_id, "sessionId")
 
     def apply() -> Session:
         session = _require(p, session_id)
@@ -121,9 +118,9 @@ def list_sessions(p: Pipeline, query: JobQuery) -> SessionPage:
     return SessionPage([refresh(p, s) for s in rows[:size]], query.skip + size if more else None)
 
 
-def session_jobs(p: Pipeline, raw_id: str, query: JobQuery) -> JobQuery:
+def session_jobs(p: Pipeline, session_id: str, query: JobQuery) -> JobQuery:
     """The list query for the jobs of one (existing) session."""
-    session_id = _require(p, normalize_job_id(raw_id, "sessionId")).id
+    _require(p, session_id)
     in_session = Compare(QueryField.SESSION_ID, Op.EQ, session_id)
     return replace(query, filter=in_session if query.filter is None else AllOf((in_session, query.filter)))
 
@@ -142,7 +139,7 @@ def top_level_items(p: Pipeline, query: JobQuery) -> ItemPage:
 
 def admit(p: Pipeline, session_id: str, provider_id: str, target: str) -> Session:
     """Check that a job for `target` may join the session; raise an error the submitter can act on."""
-    session = p.sessions.get(session_id.lower())
+    session = p.sessions.get(session_id)
     if session is None:
         raise InvalidRequestError(f"Session '{session_id}' does not exist; open it first.", target="sessionId")
     session = refresh(p, session)

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.domain.callers import KEY_HOLDER, SERVICE, Caller
 from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
+from shared.domain.ids import JobId, ProviderId, SessionId, TargetId
 from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
 from shared.domain.messages import TranslateJob
 from shared.domain.storage import OUTPUT_BLOB, job_container, sha256
@@ -26,13 +27,13 @@ class JobSubmission(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
-    id: str | None = None
+    id: JobId | None = None
     name: str | None = Field(None, max_length=256)
-    provider_id: str = Field(min_length=1, max_length=64)
-    target: str = Field(min_length=1, max_length=128)
+    provider_id: ProviderId
+    target: TargetId
     item_type: str | None = Field(None, pattern="^Job$")
     job_type: str | None = Field(None, pattern="^QuantumComputing$")
-    session_id: str | None = Field(None, max_length=64)
+    session_id: SessionId | None = None
     container_uri: str | None = Field(None, max_length=2048)
     input_data_uri: str = Field(min_length=1, max_length=2048)
     input_data_format: str = Field(min_length=1, max_length=128)
@@ -58,7 +59,7 @@ def submit_job(
     blob (it must be in this workspace's storage and within the size limit) and the program itself.
     A different request for an existing id is a JobExistsError.
     """
-    if submission.id is not None and submission.id.lower() != job_id:
+    if submission.id is not None and submission.id != job_id:
         raise InvalidRequestError(f"The body's id '{submission.id}' differs from the path's '{job_id}'.", target="id")
     digest = fingerprint(_identity(submission))
     existing = p.jobs.get(job_id)
@@ -73,19 +74,21 @@ def submit_job(
         submission.input_params,
     )
     target = checked.target
-    quotas.enforce(p, p.catalog.provider(submission.provider_id.lower()))
-    session_id = submission.session_id.lower() if submission.session_id else None
+    quotas.enforce(p, p.catalog.provider(submission.provider_id))
+    session_id = submission.session_id
     if session_id is not None:
-        sessions.admit(p, session_id, submission.provider_id.lower(), target.id)
+        sessions.admit(p, session_id, submission.provider_id, target.id)
     container, blob = input_blob(p, submission.input_data_uri)
     program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
-    info = check_program(program, submission.input_data_format, target)
+    info = check_program(p.programs, program, submission.input_data_format, target)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
     job = Job.new(_details(p, job_id, submission, checked, caller), digest, cause).model_copy(
         update={"size": info.size, "input_sha256": sha256(program)}
     )
     job = job.with_details(cost_estimate=p.full_cost(job))
+    # Accepting the job acknowledges its input: it must outlive a crash of storage as the job record does.
+    p.artifacts.retain(container, blob, program, p.programs.content_type(submission.input_data_format))
     try:
         stored = p.jobs.create(job)
     except JobExistsError:
@@ -103,12 +106,11 @@ def submit_job(
 def submit_failed(p: Pipeline, job_id: str, submission: JobSubmission, error: PermanentJobError, *, cause: str) -> Job:
     """Store a job that failed validation, so a dropped program that cannot run is still visible."""
     now = p.clock.now()
-    provider = submission.provider_id.lower()
     details = JobDetails(
         id=job_id,
         name=submission.name or job_id,
-        provider_id=provider,
-        target=submission.target.lower(),
+        provider_id=submission.provider_id,
+        target=submission.target,
         container_uri=p.artifacts.container_url(job_container(job_id)),
         input_data_uri=submission.input_data_uri,
         input_data_format=submission.input_data_format,
@@ -171,9 +173,9 @@ def _details(
     return JobDetails(
         id=job_id,
         name=submission.name or job_id,
-        provider_id=submission.provider_id.lower(),
+        provider_id=submission.provider_id,
         target=checked.target.id,
-        session_id=submission.session_id.lower() if submission.session_id else None,
+        session_id=submission.session_id,
         container_uri=p.artifacts.container_url(container),
         input_data_uri=_without_query(submission.input_data_uri),
         input_data_format=submission.input_data_format,
