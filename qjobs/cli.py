@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
@@ -70,26 +74,43 @@ OutputFormat = Annotated[Output, typer.Option("--output", "-o", help="table, jso
 JobId = Annotated[str, typer.Option("--job-id", "-j", help="The job's id.", show_default=False)]
 
 
-def _client(
-    endpoint: str | None,
-    key: str | None,
-    subscription: str | None,
-    resource_group: str | None,
-    workspace_name: str | None,
-) -> QuantumClient:
-    return QuantumClient(
-        resolve(
-            endpoint=endpoint,
-            key=key,
-            subscription=subscription,
-            resource_group=resource_group,
-            workspace_name=workspace_name,
-        )
+@dataclass(frozen=True)
+class WorkspaceOptions:
+    """The workspace options every command takes; the client is made when a command needs it, after its own checks."""
+
+    endpoint: Endpoint = None
+    key: Key = None
+    subscription: Subscription = None
+    resource_group: ResourceGroup = None
+    workspace_name: WorkspaceName = None
+
+    def client(self) -> QuantumClient:
+        return QuantumClient(resolve(**asdict(self)))
+
+
+def workspace_command(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the workspace options, after its own, and hand them to it as `workspace`."""
+    options = get_type_hints(WorkspaceOptions, include_extras=True)
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        command(workspace=WorkspaceOptions(**{name: values.pop(name) for name in options}), **values)
+
+    own = inspect.signature(command, eval_str=True).parameters.values()
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # the signature Typer reads
+        [param for param in own if param.name != "workspace"]
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+            for name, option in options.items()
+        ]
     )
+    return run
 
 
 @job_app.command("submit")
+@workspace_command
 def submit(
+    workspace: WorkspaceOptions,
     target_id: Annotated[str, typer.Option("--target-id", "-t", help="e.g. ionq.simulator.", show_default=False)],
     job_input_file: Annotated[
         Path,
@@ -106,11 +127,6 @@ def submit(
     shots: Annotated[int | None, typer.Option(min=1, help="Default: the target's.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job to finish, then show it.")] = False,
     output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
 ) -> None:
     """Upload a program and submit it as a job to a target."""
     try:
@@ -124,7 +140,7 @@ def submit(
         data_format = job_input_format or inputs.input_format(job_input_file, program, target_id)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="'--job-input-file'") from None
-    client = _client(endpoint, key, subscription, resource_group, workspace_name)
+    client = workspace.client()
     job_id = str(uuid.uuid4())
     request = {
         "name": job_name or job_input_file.stem,
@@ -141,7 +157,9 @@ def submit(
 
 
 @job_app.command("list")
+@workspace_command
 def list_jobs(
+    workspace: WorkspaceOptions,
     status: Annotated[
         list[Status] | None, typer.Option(case_sensitive=False, help="Only jobs in this status; may be repeated.")
     ] = None,
@@ -156,11 +174,6 @@ def list_jobs(
     top: Annotated[int, typer.Option(min=1, help="At most this many jobs, newest first.")] = 100,
     all_jobs: Annotated[bool, typer.Option("--all", help="Every matching job, page after page.")] = False,
     output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
 ) -> None:
     """List jobs, newest first."""
     job_filter = inputs.job_filter(
@@ -170,36 +183,22 @@ def list_jobs(
         statuses=[s.value for s in status or []],
         created_after=created_after.date() if created_after else None,
     )
-    client = _client(endpoint, key, subscription, resource_group, workspace_name)
+    client = workspace.client()
     render.jobs(client.jobs(job_filter, None if all_jobs else top), output)
 
 
 @job_app.command("show")
-def show(
-    job_id: JobId,
-    output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
-) -> None:
+@workspace_command
+def show(workspace: WorkspaceOptions, job_id: JobId, output: OutputFormat = Output.TABLE) -> None:
     """Show a job."""
-    render.job(_client(endpoint, key, subscription, resource_group, workspace_name).job(job_id), output)
+    render.job(workspace.client().job(job_id), output)
 
 
 @job_app.command("output")
-def job_output(
-    job_id: JobId,
-    output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
-) -> None:
+@workspace_command
+def job_output(workspace: WorkspaceOptions, job_id: JobId, output: OutputFormat = Output.TABLE) -> None:
     """Show a finished job's results: a bar per outcome, or the raw output with -o json."""
-    client = _client(endpoint, key, subscription, resource_group, workspace_name)
+    client = workspace.client()
     job = client.job(job_id)
     if job.get("status") != Status.SUCCEEDED:
         still = "" if job.get("status") in FINAL else f"; it has no output yet (qjobs job wait --job-id {job_id})"
@@ -208,45 +207,29 @@ def job_output(
 
 
 @job_app.command("wait")
+@workspace_command
 def wait(
+    workspace: WorkspaceOptions,
     job_id: JobId,
     timeout: Annotated[float | None, typer.Option(min=0, help="Give up after this many seconds.")] = None,
     output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
 ) -> None:
     """Wait until a job is Succeeded, Failed or Cancelled, then show it; exit 0 only if it Succeeded."""
-    _show_when_final(_client(endpoint, key, subscription, resource_group, workspace_name), job_id, timeout, output)
+    _show_when_final(workspace.client(), job_id, timeout, output)
 
 
 @job_app.command("cancel")
-def cancel(
-    job_id: JobId,
-    output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
-) -> None:
+@workspace_command
+def cancel(workspace: WorkspaceOptions, job_id: JobId, output: OutputFormat = Output.TABLE) -> None:
     """Cancel a job that has not finished."""
-    render.job(_client(endpoint, key, subscription, resource_group, workspace_name).cancel(job_id), output)
+    render.job(workspace.client().cancel(job_id), output)
 
 
 @target_app.command("list")
-def list_targets(
-    output: OutputFormat = Output.TABLE,
-    endpoint: Endpoint = None,
-    key: Key = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    workspace_name: WorkspaceName = None,
-) -> None:
+@workspace_command
+def list_targets(workspace: WorkspaceOptions, output: OutputFormat = Output.TABLE) -> None:
     """List the providers' targets: availability, qubits, accepted input formats."""
-    render.targets(_client(endpoint, key, subscription, resource_group, workspace_name).providers(), output)
+    render.targets(workspace.client().providers(), output)
 
 
 def _show_when_final(client: QuantumClient, job_id: str, timeout: float | None, output: Output) -> None:

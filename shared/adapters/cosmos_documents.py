@@ -24,6 +24,17 @@ from shared.domain.errors import ConflictError, DependencyError, NotFoundError, 
 from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
 
 Document = dict[str, Any]
+# The list API's fields in a job document; a session document keeps its details in the same shape.
+FIELDS: Mapping[QueryField, str] = {
+    QueryField.NAME: "c.details.name",
+    QueryField.ITEM_TYPE: "c.details.itemType",
+    QueryField.JOB_TYPE: "c.details.jobType",
+    QueryField.PROVIDER_ID: "c.details.providerId",
+    QueryField.TARGET: "c.details.target",
+    QueryField.STATE: "c.details.status",
+    QueryField.CREATION_TIME: "c.creationStamp",
+    QueryField.SESSION_ID: "c.details.sessionId",
+}
 _OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
 
 

@@ -14,23 +14,13 @@ from typing import Any
 
 from azure.cosmos import ContainerProxy
 
-from shared.adapters.cosmos_documents import CosmosDocuments
+from shared.adapters.cosmos_documents import FIELDS, CosmosDocuments
 from shared.adapters.stamps import stamp
 from shared.domain.errors import JobExistsError, JobNotFoundError
 from shared.domain.jobs import Job, JobStatus
-from shared.domain.query import JobQuery, QueryField
+from shared.domain.query import JobQuery
 
 PARTITION_KEY_PATH = "/id"
-_FIELDS = {
-    QueryField.NAME: "c.details.name",
-    QueryField.ITEM_TYPE: "c.details.itemType",
-    QueryField.JOB_TYPE: "c.details.jobType",
-    QueryField.PROVIDER_ID: "c.details.providerId",
-    QueryField.TARGET: "c.details.target",
-    QueryField.STATE: "c.details.status",
-    QueryField.CREATION_TIME: "c.creationStamp",
-    QueryField.SESSION_ID: "c.details.sessionId",
-}
 _OUTSIDE_SESSIONS = "(NOT IS_DEFINED(c.details.sessionId) OR IS_NULL(c.details.sessionId))"
 
 
@@ -52,7 +42,7 @@ class CosmosJobStore:
         return self._documents.delete(job_id)
 
     def query(self, query: JobQuery) -> list[Job]:
-        rows = self._documents.page(query, _FIELDS, _OUTSIDE_SESSIONS if query.top_level else None)
+        rows = self._documents.page(query, FIELDS, _OUTSIDE_SESSIONS if query.top_level else None)
         return [self._load(row) for row in rows]
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:

@@ -10,22 +10,14 @@ from typing import Any
 
 from azure.cosmos import ContainerProxy
 
-from shared.adapters.cosmos_documents import CosmosDocuments
+from shared.adapters.cosmos_documents import FIELDS, CosmosDocuments
 from shared.adapters.stamps import stamp
 from shared.domain.errors import SessionExistsError, SessionNotFoundError
 from shared.domain.query import JobQuery, QueryField
 from shared.domain.sessions import SESSION_FINAL, Session
 
-_FIELDS = {
-    QueryField.NAME: "c.details.name",
-    QueryField.ITEM_TYPE: "c.details.itemType",
-    QueryField.JOB_TYPE: "c.details.jobType",
-    QueryField.PROVIDER_ID: "c.details.providerId",
-    QueryField.TARGET: "c.details.target",
-    QueryField.STATE: "c.details.status",
-    QueryField.CREATION_TIME: "c.creationStamp",
-    QueryField.SESSION_ID: "c.id",
-}
+# A session is its own session id.
+_FIELDS = {**FIELDS, QueryField.SESSION_ID: "c.id"}
 
 
 class CosmosSessionStore:

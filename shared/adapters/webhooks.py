@@ -4,8 +4,9 @@
 restart. A dispatcher thread delivers them as CloudEvents 1.0 (structured JSON, one event per request):
 - before the first delivery to a subscriber, the CloudEvents webhook validation handshake: an OPTIONS
   request with `WebHook-Request-Origin`, which the subscriber must allow in `WebHook-Allowed-Origin`;
-- every request signed with HMAC-SHA256 in the Standard Webhooks form: `webhook-id`, `webhook-timestamp`
-  and `webhook-signature: v1,<base64 HMAC of "{id}.{timestamp}.{body}">`;
+- every request signed with HMAC-SHA256 in the Standard Webhooks form, by its library: `webhook-id`,
+  `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC of "{id}.{timestamp}.{body}">`; the key is
+  the secret's base64 part when it has the Standard Webhooks form `whsec_<base64>`, else its UTF-8 bytes;
 - failures retried with exponential backoff (408, 429, 5xx and network errors); other 4xx answers and
   running out of attempts dead-letter the delivery, as Event Grid does;
 - redirects never followed: a 3xx answer is a failed delivery, dead-lettered like a 4xx (a signed event
@@ -16,9 +17,6 @@ restart. A dispatcher thread delivers them as CloudEvents 1.0 (structured JSON, 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 import sqlite3
@@ -28,7 +26,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from standardwebhooks import Webhook
 
 from shared.domain.errors import DependencyError
 from shared.domain.events import JobEvent
@@ -73,12 +74,6 @@ class Delivery:
     attempts: int
 
 
-def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
-    """The `webhook-signature` header value for a delivery."""
-    digest = hmac.new(secret.encode(), f"{event_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
 class WebhookDispatcher:
     def __init__(
         self,
@@ -92,7 +87,8 @@ class WebhookDispatcher:
     ) -> None:
         self._path = path
         self._subscribers = tuple(subscribers)
-        self._secret = secret
+        # A `whsec_<base64>` secret as Standard Webhooks libraries read it; any other secret's UTF-8 bytes are the key.
+        self._signer = Webhook(secret if secret.startswith("whsec_") else secret.encode())
         self._max_attempts = max_attempts
         self._first_backoff = first_backoff
         self._timeout = timeout
@@ -175,7 +171,7 @@ class WebhookDispatcher:
         return [Delivery(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     def _deliver(self, subscriber: str, delivery: Delivery) -> int:
-        timestamp = int(time.time())
+        sent = datetime.now(UTC)
         request = urllib.request.Request(  # noqa: S310 - subscriber URLs come from the operator's settings
             subscriber,
             data=delivery.body.encode(),
@@ -184,8 +180,8 @@ class WebhookDispatcher:
                 "Content-Type": "application/cloudevents+json; charset=utf-8",
                 "WebHook-Request-Origin": ORIGIN,
                 "webhook-id": delivery.event_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(self._secret, delivery.event_id, timestamp, delivery.body),
+                "webhook-timestamp": str(int(sent.timestamp())),
+                "webhook-signature": self._signer.sign(delivery.event_id, sent, delivery.body),
             },
         )
         try:
