@@ -246,7 +246,7 @@ def operations_per_job(jobs: int) -> dict[str, float]:
         count_calls(pipeline.jobs, tally, "jobs")
         count_calls(pipeline.artifacts, tally, "blob")
         count_calls(bootstrap.embedded_queue(), tally, "queue")
-        host = LocalHost(function_app.app, settings, bootstrap.embedded_queue(), bootstrap.artifacts())
+        host = LocalHost(function_app.app, settings, bootstrap.embedded_queue(), bootstrap.blob_storage())
         host.start()
         base = f"http://127.0.0.1:{port}/api/{settings.workspace_path}"
         session = requests.Session()
