@@ -115,16 +115,17 @@ def cosmos_database(endpoint: str) -> DatabaseProxy:
 def job_store() -> JobStore:
     s = settings()
     if s.cosmos_endpoint:
-        container = cosmos_database(s.cosmos_endpoint).get_container_client(s.cosmos_container)
-        return CosmosJobStore(container, s.workspace_path)
+        return CosmosJobStore(
+            cosmos_database(s.cosmos_endpoint).get_container_client(s.cosmos_container), s.workspace_path
+        )
     return SqliteJobStore(s.local_state_dir / "jobs.sqlite3")
 
 
 def session_store() -> SessionStore:
     s = settings()
     if s.cosmos_endpoint:
-        container = cosmos_database(s.cosmos_endpoint).get_container_client(s.cosmos_sessions_container)
-        return CosmosSessionStore(container, s.workspace_path)
+        sessions = cosmos_database(s.cosmos_endpoint).get_container_client(s.cosmos_sessions_container)
+        return CosmosSessionStore(sessions, s.workspace_path)
     return SqliteSessionStore(s.local_state_dir / "jobs.sqlite3")
 
 

@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.domain.callers import Caller, CallerKind
 from shared.domain.errors import InvalidTransitionError
+from shared.domain.ids import ProviderId, TargetId
 
 
 class JobStatus(StrEnum):
@@ -67,6 +68,18 @@ class CostEstimate(WireModel):
 
 
 Priority = Literal["Standard", "High"]
+
+
+class ItemRequest(BaseModel):
+    """What creating a job or a session takes alike, by the SDK's camelCase names; read-only fields are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    name: str | None = Field(None, max_length=256)
+    provider_id: ProviderId
+    target: TargetId
+    priority: Priority | None = None
+    tags: tuple[str, ...] | None = Field(None, max_length=50)
 
 
 class JobDetails(WireModel):

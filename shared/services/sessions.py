@@ -10,8 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from pydantic.alias_generators import to_camel
+from pydantic import Field, JsonValue
 
 from shared.domain.errors import (
     InvalidRequestError,
@@ -20,8 +19,8 @@ from shared.domain.errors import (
     SessionNotFoundError,
     StaleWriteError,
 )
-from shared.domain.ids import ProviderId, SessionId, TargetId
-from shared.domain.jobs import Job, JobDetails, Priority, fingerprint
+from shared.domain.ids import SessionId
+from shared.domain.jobs import ItemRequest, Job, JobDetails, fingerprint
 from shared.domain.query import MAX_PAGE, AllOf, Compare, JobQuery, Op, QueryField
 from shared.domain.sessions import IDLE_TIMEOUT, JobFailurePolicy, Session, SessionDetails, SessionStatus
 from shared.services.pipeline import Pipeline, retry_stale
@@ -32,19 +31,12 @@ logger = logging.getLogger(__name__)
 MAX_SESSION_JOBS = 1000
 
 
-class SessionRequest(BaseModel):
+class SessionRequest(ItemRequest):
     """The body of `PUT sessions/{id}`."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
-
     id: SessionId | None = None
-    name: str | None = Field(None, max_length=256)
-    provider_id: ProviderId
-    target: TargetId
     item_type: str | None = Field(None, pattern="^Session$")
     job_failure_policy: JobFailurePolicy = "Abort"
-    priority: Priority | None = None
-    tags: tuple[str, ...] | None = Field(None, max_length=50)
 
 
 @dataclass(frozen=True)

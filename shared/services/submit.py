@@ -6,31 +6,25 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from pydantic.alias_generators import to_camel
+from pydantic import Field, JsonValue
 
 from shared.domain.callers import KEY_HOLDER, SERVICE, Caller
 from shared.domain.errors import InvalidRequestError, JobExistsError, PermanentJobError
-from shared.domain.ids import JobId, ProviderId, SessionId, TargetId
-from shared.domain.jobs import Job, JobDetails, JobStatus, Priority, fingerprint
+from shared.domain.ids import JobId, SessionId
+from shared.domain.jobs import ItemRequest, Job, JobDetails, JobStatus, fingerprint
 from shared.domain.messages import TranslateJob
 from shared.domain.storage import OUTPUT_BLOB, job_container, sha256
 from shared.services import quotas, sessions
 from shared.services.pipeline import Pipeline, error_data, inline, input_blob
-from shared.services.validate import Checked, check_program, check_request
+from shared.services.validate import check_program, check_request
 
 logger = logging.getLogger(__name__)
 
 
-class JobSubmission(BaseModel):
-    """The body of `PUT jobs/{id}`: the create-time fields of JobDetails. Read-only fields are ignored."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+class JobSubmission(ItemRequest):
+    """The body of `PUT jobs/{id}`: the create-time fields of JobDetails."""
 
     id: JobId | None = None
-    name: str | None = Field(None, max_length=256)
-    provider_id: ProviderId
-    target: TargetId
     item_type: str | None = Field(None, pattern="^Job$")
     job_type: str | None = Field(None, pattern="^QuantumComputing$")
     session_id: SessionId | None = None
@@ -40,8 +34,6 @@ class JobSubmission(BaseModel):
     input_params: dict[str, JsonValue] = Field(default_factory=dict)
     metadata: dict[str, JsonValue] | None = None
     output_data_format: str | None = Field(None, max_length=128)
-    priority: Priority | None = None
-    tags: tuple[str, ...] | None = Field(None, max_length=50)
 
 
 @dataclass(frozen=True)
@@ -83,9 +75,8 @@ def submit_job(
     info = check_program(p.programs, program, submission.input_data_format, target)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
-    job = Job.new(_details(p, job_id, submission, checked, caller), digest, cause).model_copy(
-        update={"size": info.size, "input_sha256": sha256(program)}
-    )
+    details = _details(p, job_id, submission, caller, checked.target.id, checked.params, checked.route.output_format)
+    job = Job.new(details, digest, cause).model_copy(update={"size": info.size, "input_sha256": sha256(program)})
     job = job.with_details(cost_estimate=p.full_cost(job))
     # Accepting the job acknowledges its input: it must outlive a crash of storage as the job record does.
     p.artifacts.retain(container, blob, program, p.programs.content_type(submission.input_data_format))
@@ -105,26 +96,11 @@ def submit_job(
 
 def submit_failed(p: Pipeline, job_id: str, submission: JobSubmission, error: PermanentJobError, *, cause: str) -> Job:
     """Store a job that failed validation, so a dropped program that cannot run is still visible."""
-    now = p.clock.now()
-    details = JobDetails(
-        id=job_id,
-        name=submission.name or job_id,
-        provider_id=submission.provider_id,
-        target=submission.target,
-        container_uri=p.artifacts.container_url(job_container(job_id)),
-        input_data_uri=submission.input_data_uri,
-        input_data_format=submission.input_data_format,
-        input_params=submission.input_params,
-        output_data_uri=p.artifacts.blob_url(job_container(job_id), OUTPUT_BLOB),
-        output_data_format=submission.output_data_format or "unknown",
-        tags=submission.tags or (),
-        creation_time=now,
-        last_updated_time=now,
-        created_by=SERVICE.name,
-        created_by_type=SERVICE.kind,
-    )
+    output_format = submission.output_data_format or "unknown"
+    details = _details(p, job_id, submission, SERVICE, submission.target, submission.input_params, output_format)
     job = Job.new(details, fingerprint(_identity(submission)), cause)
-    failed = job.transition_to(JobStatus.FAILED, at=now, cause="Rejected by validation", error=error_data(error))
+    at = details.creation_time
+    failed = job.transition_to(JobStatus.FAILED, at=at, cause="Rejected by validation", error=error_data(error))
     try:
         return p.jobs.create(failed)
     except JobExistsError:
@@ -164,8 +140,10 @@ def _details(
     p: Pipeline,
     job_id: str,
     submission: JobSubmission,
-    checked: Checked,
     caller: Caller,
+    target_id: str,
+    params: dict[str, JsonValue],
+    output_format: str,
 ) -> JobDetails:
     """The job's own container `job-{id}` holds its translated input and output, wherever the input is."""
     now = p.clock.now()
@@ -174,15 +152,15 @@ def _details(
         id=job_id,
         name=submission.name or job_id,
         provider_id=submission.provider_id,
-        target=checked.target.id,
+        target=target_id,
         session_id=submission.session_id,
         container_uri=p.artifacts.container_url(container),
         input_data_uri=_without_query(submission.input_data_uri),
         input_data_format=submission.input_data_format,
-        input_params=checked.params,
+        input_params=params,
         metadata=submission.metadata,
         output_data_uri=p.artifacts.blob_url(container, OUTPUT_BLOB),
-        output_data_format=checked.route.output_format,
+        output_data_format=output_format,
         priority=submission.priority or "Standard",
         tags=submission.tags or (),
         creation_time=now,
