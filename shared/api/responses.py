@@ -9,7 +9,7 @@ from typing import Literal, Self
 
 from pydantic import Field
 
-from shared.domain.catalog import NoiseSpec, ProviderSpec, TargetSpec
+from shared.domain.catalog import NoiseSpec, ProgramLimits, ProviderSpec, TargetSpec
 from shared.domain.errors import Diagnostic
 from shared.domain.jobs import JobDetails, Priority, WireModel
 from shared.services.quotas import QuotaUsage
@@ -67,11 +67,12 @@ class TargetMetadata(WireModel):
     input_params: tuple[str, ...]
     qir_profiles: tuple[str, ...]
     output_limits: OutputLimits
+    program_limits: ProgramLimits
     emulation: str | None = Field(None, exclude_if=_absent)
     noise: NoiseSpec | None = Field(None, exclude_if=_absent)
 
     @classmethod
-    def of(cls, target: TargetSpec) -> Self:
+    def of(cls, target: TargetSpec, program_limits: ProgramLimits) -> Self:
         return cls(
             description=target.description,
             input_formats=target.input_formats,
@@ -80,6 +81,7 @@ class TargetMetadata(WireModel):
             output_limits=OutputLimits(
                 max_shots_times_bits=target.max_shots_times_bits, max_histogram_entries=target.max_histogram_entries
             ),
+            program_limits=program_limits,
             emulation=None if target.noise is None else "local noisy emulation from published error rates",
             noise=target.noise,
         )
@@ -101,10 +103,13 @@ class ProviderStatus(WireModel):
     targets: tuple[TargetStatus, ...]
 
     @classmethod
-    def of(cls, provider: ProviderSpec) -> Self:
+    def of(cls, provider: ProviderSpec, program_limits: ProgramLimits) -> Self:
         targets = tuple(
             TargetStatus(
-                id=t.id, average_queue_time=t.average_queue_time, num_qubits=t.max_qubits, metadata=TargetMetadata.of(t)
+                id=t.id,
+                average_queue_time=t.average_queue_time,
+                num_qubits=t.max_qubits,
+                metadata=TargetMetadata.of(t, program_limits),
             )
             for t in provider.targets
         )

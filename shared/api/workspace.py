@@ -228,7 +228,8 @@ def _media_type(data: bytes) -> str:
 
 @endpoint
 def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
-    providers = [ProviderStatus.of(provider).to_wire() for provider in ctx.pipeline.catalog.providers]
+    catalog = ctx.pipeline.catalog
+    providers = [ProviderStatus.of(provider, catalog.program_limits).to_wire() for provider in catalog.providers]
     return json_response({"value": providers, "nextLink": None})
 
 

@@ -137,7 +137,21 @@ class ProviderSpec(CatalogModel):
         return f"jobs-{self.id}"
 
 
+class ProgramLimits(CatalogModel):
+    """Bounds every program is checked against, whatever its target, before the work they bound is done."""
+
+    max_qubits: int = Field(ge=1, description="qubits a text program may use when no target's smaller limit applies")
+    max_classical_bits: int = Field(ge=1, description="classical bits a text program may declare")
+    max_expanded_gates: int = Field(ge=1, description="gate applications once definitions and broadcasts expand")
+    max_definition_depth: int = Field(ge=1, description="how deep OpenQASM gate definitions may call one another")
+    max_nesting_depth: int = Field(ge=1, description="how deep brackets may nest in OpenQASM and Quil")
+    max_statement_operators: int = Field(ge=1, description="operators in one OpenQASM statement or Quil line")
+    max_json_depth: int = Field(ge=1, description="how deep an IonQ JSON program may nest")
+    max_output_depth: int = Field(ge=1, description="how deep a QIR program's output records may nest")
+
+
 class Catalog(CatalogModel):
+    program_limits: ProgramLimits
     providers: tuple[ProviderSpec, ...]
     common_input_params: dict[str, JsonType] = Field(
         description="inputParams every target takes: shots, and what the SDKs send with QIR programs"

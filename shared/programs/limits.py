@@ -13,25 +13,28 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared.domain.catalog import load_catalog
 from shared.domain.errors import Diagnostic
 
 from .text import code_only, position_at
 
-MAX_QUBITS = 10_000
+# The bounds every program is checked against are catalog data (`programLimits`, shown in providerStatus).
+_LIMITS = load_catalog().program_limits
+MAX_QUBITS = _LIMITS.max_qubits
 """Qubits any text program may use (OpenQASM, Quil) when no target's smaller limit is given."""
-MAX_CLASSICAL_BITS = 1_024
+MAX_CLASSICAL_BITS = _LIMITS.max_classical_bits
 """Classical bits a text program may declare (OpenQASM creg/bit, Quil BIT/OCTET): outputs grow with shots x bits."""
-MAX_EXPANDED_GATES = 50_000
+MAX_EXPANDED_GATES = _LIMITS.max_expanded_gates
 """Gate applications an OpenQASM program may have once its gate definitions and register broadcasts are expanded."""
-MAX_DEFINITION_DEPTH = 32
+MAX_DEFINITION_DEPTH = _LIMITS.max_definition_depth
 """How deep OpenQASM gate definitions may call one another (a definition calling only built-in gates is depth 1)."""
-MAX_NESTING_DEPTH = 64
+MAX_NESTING_DEPTH = _LIMITS.max_nesting_depth
 """How deep brackets ( [ { may nest in an OpenQASM or Quil program (the native parsers recurse on them)."""
-MAX_STATEMENT_OPERATORS = 256
+MAX_STATEMENT_OPERATORS = _LIMITS.max_statement_operators
 """Operator characters (+ - * / % ^ ~ ! & | < > =) one OpenQASM statement or Quil line may have (ditto)."""
-MAX_JSON_DEPTH = 32
+MAX_JSON_DEPTH = _LIMITS.max_json_depth
 """How deep arrays and objects may nest in an IonQ JSON program (an IonQ circuit needs 3)."""
-MAX_OUTPUT_DEPTH = 32
+MAX_OUTPUT_DEPTH = _LIMITS.max_output_depth
 """How deep a QIR program's output records (tuple_record_output, array_record_output) may nest."""
 
 CODE = "TooManyQubits"

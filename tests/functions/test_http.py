@@ -7,6 +7,7 @@ import pytest
 import function_app
 from shared.domain.errors import TransientJobError
 from shared.domain.messages import TranslateJob
+from shared.programs.limits import MAX_CLASSICAL_BITS, MAX_EXPANDED_GATES
 from tests.entra import SigningKey
 from tests.fakes import FakeJobStore
 from tests.functions.conftest import (
@@ -116,6 +117,9 @@ def test_the_workspace_views_answer_200(fakes: Fakes) -> None:
     ionq = next(p for p in providers["value"] if p["id"] == "ionq")
     simulator = next(t for t in ionq["targets"] if t["id"] == "ionq.simulator")
     assert set(simulator) == {"id", "currentAvailability", "averageQueueTime", "numQubits", "metadata"}
+    limits = simulator["metadata"]["programLimits"]  # what every program is checked against, as catalog data
+    assert limits["maxExpandedGates"] == MAX_EXPANDED_GATES and limits["maxClassicalBits"] == MAX_CLASSICAL_BITS
+    assert simulator["metadata"]["outputLimits"]["maxHistogramEntries"] >= 1
     quota = json_of(call(function_app.quotas))["value"][0]
     assert set(quota) == {"dimension", "scope", "providerId", "utilization", "holds", "limit", "period"}
     assert [j["id"] for j in json_of(call(function_app.jobs_list))["value"]] == ["j1"]
