@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from shared.domain.errors import InvalidRequestError
+from shared.domain.jobs import JobStatus
+from shared.domain.sessions import SessionStatus
 
 
 class QueryField(StrEnum):
@@ -94,6 +96,17 @@ _TOKEN = re.compile(
 )
 _NOT_SPACE = re.compile(r"\S")
 _FIELDS = {f.value.lower(): f for f in QueryField}
+# Enum-valued fields compare as Azure compares them, whatever the case a client writes (`az quantum job list
+# --item-type job`): their values are stored in one spelling, which a filter's value is mapped to here.
+_SPELLINGS: dict[QueryField, dict[str, str]] = {
+    field: {value.lower(): str(value) for value in values}
+    for field, values in (
+        (QueryField.STATE, [*JobStatus, *SessionStatus]),
+        (QueryField.ITEM_TYPE, ["Job", "Session"]),
+        (QueryField.JOB_TYPE, ["QuantumComputing", "Optimization", "Unknown"]),
+    )
+}
+_LOWERCASE = frozenset({QueryField.PROVIDER_ID, QueryField.TARGET, QueryField.SESSION_ID})  # ids are stored so
 
 
 def _bad(message: str, position: int) -> InvalidRequestError:
@@ -237,7 +250,10 @@ class _Parser:
             return moment.astimezone(UTC)
         if token.kind != "str":
             raise _bad(f"{field.value} is compared with a quoted string, found {token.text!r}", token.position)
-        return _unquote(token.text)
+        value = _unquote(token.text)
+        if field in _LOWERCASE:
+            return value.lower()
+        return _SPELLINGS.get(field, {}).get(value.lower(), value)
 
 
 def _unquote(text: str) -> str:

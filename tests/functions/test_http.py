@@ -75,6 +75,23 @@ def test_get_reads_a_job_by_its_id_in_any_case(fakes: Fakes) -> None:
     assert (json_of(response)["id"], response.mimetype) == ("bell-1", "application/json")
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "ItemType eq 'job'",
+        "State eq 'waiting'",
+        "ProviderId eq 'IONQ'",
+        "Target eq 'IonQ.Simulator'",
+        "JobType eq 'quantumcomputing'",
+    ],
+)
+def test_list_filters_match_enum_values_and_ids_whatever_their_case(fakes: Fakes, written: str) -> None:
+    """The spellings of `az quantum job list --item-type job --status waiting ...` find the job."""
+    put_job(fakes)
+    listed = json_of(call(function_app.jobs_list, params={"filter": written}))["value"]
+    assert [job["id"] for job in listed] == ["j1"]
+
+
 def test_patch_answers_the_fields_it_may_change(fakes: Fakes) -> None:
     put_job(fakes)
     response = call(function_app.job_item, "PATCH", body={"name": "renamed", "tags": ["a", "b"]}, jobRef="j1")

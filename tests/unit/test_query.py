@@ -67,3 +67,21 @@ def test_orderby_and_paging_parameters() -> None:
     assert parse_int("5", name="top", default=100, low=1, high=100) == 5
     with pytest.raises(InvalidRequestError, match="top must be between 1 and 100"):
         parse_int("0", name="top", default=100, low=1, high=100)
+
+
+@pytest.mark.parametrize(
+    ("written", "field", "stored"),
+    [
+        ("ItemType eq 'job'", QueryField.ITEM_TYPE, "Job"),
+        ("ItemType eq 'SESSION'", QueryField.ITEM_TYPE, "Session"),
+        ("State eq 'succeeded'", QueryField.STATE, "Succeeded"),
+        ("State eq 'failure(s)'", QueryField.STATE, "Failure(s)"),
+        ("JobType eq 'quantumcomputing'", QueryField.JOB_TYPE, "QuantumComputing"),
+        ("ProviderId eq 'IonQ'", QueryField.PROVIDER_ID, "ionq"),
+        ("Target eq 'IONQ.Simulator'", QueryField.TARGET, "ionq.simulator"),
+        ("State eq 'Bogus'", QueryField.STATE, "Bogus"),
+    ],
+)
+def test_enum_and_id_values_match_whatever_their_case(written: str, field: QueryField, stored: str) -> None:
+    """As Azure matches them: `az quantum job list --item-type job` finds jobs whose ItemType is Job."""
+    assert parse_filter(written) == Compare(field, Op.EQ, stored)
