@@ -9,6 +9,8 @@ import azure.functions as func
 
 from shared import bootstrap
 from shared.api import workspace as api
+from shared.api.http import ANY_METHOD
+from shared.api.openapi import bp as openapi_bp
 from shared.domain.catalog import load_catalog
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.portal.blueprint import bp as portal_bp
@@ -16,6 +18,7 @@ from shared.services import execute, intake, sweep
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(portal_bp)
+app.register_functions(openapi_bp)
 
 CATALOG = load_catalog()
 WORKSPACE = (
@@ -25,73 +28,79 @@ WORKSPACE = (
 
 
 @app.function_name("jobs_list")
-@app.route(route=f"{WORKSPACE}/jobs", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/jobs", methods=ANY_METHOD)
 def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
     return api.jobs_collection(req, bootstrap.api_context())
 
 
 @app.function_name("job_item")
-@app.route(route=f"{WORKSPACE}/jobs/{{jobRef}}", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
+@app.route(route=f"{WORKSPACE}/jobs/{{jobRef}}", methods=ANY_METHOD)
 def job_item(req: func.HttpRequest) -> func.HttpResponse:
     return api.job_item(req, bootstrap.api_context())
 
 
 @app.function_name("sessions_list")
-@app.route(route=f"{WORKSPACE}/sessions", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/sessions", methods=ANY_METHOD)
 def sessions_list(req: func.HttpRequest) -> func.HttpResponse:
     return api.sessions_collection(req, bootstrap.api_context())
 
 
 @app.function_name("session_item")
-@app.route(route=f"{WORKSPACE}/sessions/{{sessionRef}}", methods=["GET", "PUT", "POST"])
+@app.route(route=f"{WORKSPACE}/sessions/{{sessionRef}}", methods=ANY_METHOD)
 def session_item(req: func.HttpRequest) -> func.HttpResponse:
     return api.session_item(req, bootstrap.api_context())
 
 
 @app.function_name("session_jobs")
-@app.route(route=f"{WORKSPACE}/sessions/{{sessionId}}/jobs", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/sessions/{{sessionId}}/jobs", methods=ANY_METHOD)
 def session_jobs(req: func.HttpRequest) -> func.HttpResponse:
     return api.session_jobs(req, bootstrap.api_context())
 
 
 @app.function_name("top_level_items")
-@app.route(route=f"{WORKSPACE}/topLevelItems", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/topLevelItems", methods=ANY_METHOD)
 def top_level_items(req: func.HttpRequest) -> func.HttpResponse:
     return api.top_level_items(req, bootstrap.api_context())
 
 
 @app.function_name("validate_job")
-@app.route(route=f"{WORKSPACE}/jobs:validate", methods=["POST"])
+@app.route(route=f"{WORKSPACE}/jobs:validate", methods=ANY_METHOD)
 def validate_job(req: func.HttpRequest) -> func.HttpResponse:
     return api.validate_job(req, bootstrap.api_context())
 
 
 @app.function_name("job_history")
-@app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/history", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/history", methods=ANY_METHOD)
 def job_history(req: func.HttpRequest) -> func.HttpResponse:
     return api.job_history(req, bootstrap.api_context())
 
 
 @app.function_name("job_data")
-@app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/{{which}}", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/jobs/{{jobId}}/{{which}}", methods=ANY_METHOD)
 def job_data(req: func.HttpRequest) -> func.HttpResponse:
     return api.job_data(req, bootstrap.api_context())
 
 
+@app.function_name("job_update_options")
+@app.route(route=f"{WORKSPACE}/jobUpdateOptions/{{jobId}}", methods=ANY_METHOD)
+def job_update_options(req: func.HttpRequest) -> func.HttpResponse:
+    return api.job_update_options(req, bootstrap.api_context())
+
+
 @app.function_name("provider_status")
-@app.route(route=f"{WORKSPACE}/providerStatus", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/providerStatus", methods=ANY_METHOD)
 def provider_status(req: func.HttpRequest) -> func.HttpResponse:
     return api.provider_status(req, bootstrap.api_context())
 
 
 @app.function_name("storage_sas")
-@app.route(route=f"{WORKSPACE}/storage/sasUri", methods=["POST"])
+@app.route(route=f"{WORKSPACE}/storage/sasUri", methods=ANY_METHOD)
 def storage_sas(req: func.HttpRequest) -> func.HttpResponse:
     return api.storage_sas(req, bootstrap.api_context())
 
 
 @app.function_name("quotas")
-@app.route(route=f"{WORKSPACE}/quotas", methods=["GET"])
+@app.route(route=f"{WORKSPACE}/quotas", methods=ANY_METHOD)
 def quotas(req: func.HttpRequest) -> func.HttpResponse:
     return api.quotas(req, bootstrap.api_context())
 

@@ -41,7 +41,9 @@ class QuantumClient:
     def jobs(self, job_filter: str | None, limit: int | None) -> list[Json]:
         """Jobs newest first, following nextLink until `limit` jobs (None: all of them)."""
         found: list[Json] = []
-        query = {"filter": job_filter} if job_filter else {}
+        query = {"orderby": "CreationTime desc"}  # unasked, the service lists oldest first, as Azure does
+        if job_filter:
+            query["filter"] = job_filter
         while True:
             size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(found))
             page = self._json("GET", "jobs", params={**query, "top": str(size)})

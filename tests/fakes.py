@@ -97,7 +97,10 @@ class FakeJobStore:
         return self.docs.pop(job_id, None) is not None
 
     def query(self, query: JobQuery) -> list[Job]:
-        jobs = sorted(self.docs.values(), key=lambda j: (j.details.creation_time, j.id), reverse=True)
+        # Ordered by creation time whatever the field asked for, in the direction asked (oldest first by default).
+        jobs = sorted(
+            self.docs.values(), key=lambda j: (j.details.creation_time, j.id), reverse=query.orderby.descending
+        )
         jobs = [j for j in jobs if not (query.top_level and j.details.session_id)]
         jobs = [j for j in jobs if query.filter is None or matches(query.filter, j.details.to_wire())]
         return jobs[query.skip : query.skip + query.top]
@@ -141,7 +144,9 @@ class FakeSessionStore:
         return self._tag(session)
 
     def query(self, query: JobQuery) -> list[Session]:
-        found = sorted(self.docs.values(), key=lambda s: (s.details.creation_time, s.id), reverse=True)
+        found = sorted(
+            self.docs.values(), key=lambda s: (s.details.creation_time, s.id), reverse=query.orderby.descending
+        )
         found = [s for s in found if query.filter is None or matches(query.filter, s.details.to_wire())]
         return found[query.skip : query.skip + query.top]
 

@@ -91,6 +91,7 @@ class LocalHostProcess:
     # An address-space cap on the host's process (RLIMIT_AS), as a container's memory limit would be.
     memory_limit_mb: int | None = None
     process: subprocess.Popen[bytes] | None = None
+    own_session: bool = False  # a process group of its own, with everything it starts (see LocalStack)
 
     @property
     def endpoint(self) -> str:
@@ -124,6 +125,7 @@ class LocalHostProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=None if self.memory_limit_mb is None else partial(_cap_memory, self.memory_limit_mb),
+            start_new_session=self.own_session,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -152,3 +154,49 @@ class LocalHostProcess:
 
     def log(self) -> str:
         return (self.state_dir / "host.log").read_text(errors="replace")
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """The processes of a process group that still run (zombies, already dead, are not counted)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its closing parenthesis
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(stat.parent.name))
+    return alive
+
+
+@dataclass
+class LocalStack(LocalHostProcess):
+    """The whole local stack as `make run` starts it: the host with its own Azurite (`--location` under the
+    state folder) and its simulation workers, all in one process group; `kill` is one SIGKILL of the group,
+    as a crash of the machine's session would be, and `start` again runs on the same state and ports."""
+
+    blob_port: int = field(default_factory=free_port)
+    own_session: bool = True
+
+    def start(self) -> None:
+        self.settings = {**self.settings, "LOCAL_START_AZURITE": "true"}
+        super().start()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once; returns when none of it runs and both ports are free."""
+        assert self.process is not None
+        pgid = self.process.pid  # a session leader's group id is its pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive_in_group(pgid) or port_open(self.blob_port, 0.01) or port_open(self.port, 0.01):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stack's processes {_alive_in_group(pgid)} outlived SIGKILL of their group")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """End the stack (not a crash test's kill): a graceful stop, and the group killed if anything is left."""
+        super().stop()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)

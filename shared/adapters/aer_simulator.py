@@ -1,4 +1,5 @@
-"""Local simulation with qiskit-aer: exact IonQ histograms, Quantinuum-style per-shot results and QIR.
+"""Local simulation with qiskit-aer: exact IonQ histograms, Quantinuum-style per-shot results and QIR
+(sampled, or exact: its outcomes' probabilities scaled to the shots).
 
 Sampling takes an optional `NoiseSpec`: the program then runs on a noisy emulation of that machine
 (see `shared.adapters.noise`), and an IonQ histogram holds measured frequencies instead of exact
@@ -7,12 +8,14 @@ probabilities, as from a QPU.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ControlFlowOp
+from qiskit.circuit import ControlFlowOp, Operation
+from qiskit.circuit.library import CXGate
 from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import Clifford
 from qiskit.result import Result
@@ -25,8 +28,8 @@ from shared.domain.catalog import NoiseSpec
 from shared.domain.errors import Diagnostic, OutputTooLargeError, UnsupportedProgramError
 from shared.programs.ionq_json import ionq_to_circuit, parse_ionq
 from shared.programs.openqasm import QASM2_PROGRAM, parse_qasm2
-from shared.programs.qir import Outcome, display_outcome, parse_qir, qir_to_circuit
-from shared.programs.quil import QUIL_PROGRAM, parse_quil
+from shared.programs.qir import Outcome, QirProgram, display_outcome, parse_qir, qir_to_circuit
+from shared.programs.quil import QUIL_PROGRAM, memory_sets, parse_quil
 from shared.programs.text import decode_text
 
 PROBABILITY_FLOOR = 1e-12
@@ -55,27 +58,11 @@ class AerSimulator:
         self._noisy: dict[NoiseSpec, _Machine] = {}
 
     def ionq_histogram(self, ionq_json: bytes, max_entries: int | None = None) -> dict[str, float]:
-        """Exact outcome probabilities over all qubits, keyed by basis-state index (qubit 0 = bit 0).
-
-        A Clifford program's come from the stabilizer method, so a wide GHZ state costs microseconds.
-        With `max_entries`, a histogram that would hold more outcomes is refused (OutputTooLargeError)
-        without being built: a Clifford program's outcomes are counted from its tableau before it runs,
-        another's from the probability vector.
-        """
+        """Exact outcome probabilities over all qubits, keyed by basis-state index (qubit 0 = bit 0); a histogram
+        of more than `max_entries` outcomes is refused without being built (see `_probabilities`)."""
         circuit = ionq_to_circuit(parse_ionq(ionq_json))
-        if max_entries is None or 2**circuit.num_qubits <= max_entries:
-            circuit.append(SaveProbabilitiesDict(circuit.num_qubits), circuit.qubits)
-            data = self._run(self._ideal, circuit, shots=1).data(0)
-            return {str(i): float(p) for i, p in data["probabilities_dict"].items() if p >= PROBABILITY_FLOOR}
-        outcomes = _clifford_outcomes(circuit)
-        if outcomes is not None:
-            _check_entries(outcomes, max_entries)
-            return self.ionq_histogram(ionq_json)
-        circuit.append(SaveProbabilities(circuit.num_qubits), circuit.qubits)
-        probabilities = np.asarray(self._run(self._ideal, circuit, shots=1).data(0)["probabilities"])
-        indices = np.flatnonzero(probabilities >= PROBABILITY_FLOOR)
-        _check_entries(len(indices), max_entries)
-        return {str(i): float(probabilities[i]) for i in indices.tolist()}
+        probabilities = self._probabilities(circuit, list(range(circuit.num_qubits)), max_entries)
+        return {str(i): p for i, p in probabilities.items()}
 
     def ionq_frequencies(
         self,
@@ -114,15 +101,29 @@ class AerSimulator:
         return self._register_shots(circuit, shots, seed, noise, max_values)
 
     def rigetti_shots(
-        self, quil: bytes, shots: int, seed: int | None = None, max_values: int | None = None
+        self,
+        quil: bytes,
+        shots: int,
+        seed: int | None = None,
+        max_values: int | None = None,
+        substitutions: object = None,
     ) -> dict[str, list[list[int]]]:
-        """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order;
-        `max_values` as for `honeywell_shots`."""
-        circuit = parse_quil(decode_text(quil, QUIL_PROGRAM))
-        return {
-            region: [[int(bit) for bit in reversed(label)] for label in labels]
-            for region, labels in self._register_shots(circuit, shots, seed, max_values=max_values).items()
-        }
+        """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order.
+
+        With `substitutions` (inputParams.substitutions, checked by `quil.memory_sets`), the program runs
+        `shots` times per set of memory values, the sets in order; `max_values` bounds all the runs' values,
+        as for `honeywell_shots`.
+        """
+        text = decode_text(quil, QUIL_PROGRAM)
+        runs = memory_sets(text, substitutions)
+        output: dict[str, list[list[int]]] = {}
+        for memory in runs:
+            circuit = parse_quil(text, memory=memory)
+            if max_values is not None:
+                check_shot_values(shots * len(runs), sum(register.size for register in circuit.cregs), max_values)
+            for region, labels in self._register_shots(circuit, shots, seed).items():
+                output.setdefault(region, []).extend([int(bit) for bit in reversed(label)] for label in labels)
+        return output
 
     def _register_shots(
         self,
@@ -171,27 +172,52 @@ class AerSimulator:
         counts: dict[str, int] = {"0x0": shots}  # nothing measured: every result is 0
         if _measures(circuit):
             counts = self._counts(self._sampler(noise), circuit, shots, seed)
-        groups: dict[str, int] = {}  # display -> group; results nobody records can split one outcome
-        outcomes: list[Outcome] = []
-        group_counts: list[int] = []
-        for key, count in counts.items():
-            value = int(key, 16)
-            outcome = program.outcome([value >> i & 1 for i in range(program.num_results)])
-            group = groups.setdefault(display_outcome(outcome), len(outcomes))
-            if group == len(outcomes):
-                outcomes.append(outcome)
-                group_counts.append(0)
-            group_counts[group] += int(count)
-        repeated = np.repeat(np.arange(len(outcomes)), group_counts)
-        order: list[int] = np.random.default_rng(seed).permutation(repeated).tolist()
-        histogram = [
-            {"Outcome": outcomes[group], "Display": display, "Count": group_counts[group]}
-            for display, group in sorted(groups.items())
-        ]
-        return {
-            "DataFormat": "microsoft.quantum-results.v2",
-            "Results": [{"Histogram": histogram, "Shots": [outcomes[group] for group in order]}],
+        return quantum_results(program, {int(key, 16): count for key, count in counts.items()}, seed)
+
+    def qir_exact_results(
+        self, qir: bytes, shots: int, max_values: int | None = None, max_entries: int | None = None
+    ) -> dict[str, object]:
+        """`microsoft.quantum-results.v2` for a base-profile QIR program from its exact outcome probabilities:
+        each outcome's count is its probability times `shots`, rounded so that the counts add up to `shots`
+        (an ideal simulator's histogram, as ionq.simulator returns). `max_values` as for `qir_results`;
+        `max_entries` bounds the outcomes as for `ionq_histogram`."""
+        _check_shots(shots)
+        program = parse_qir(qir)
+        if max_values is not None:
+            check_shot_values(shots, program.num_results, max_values)
+        circuit, reads = _deferred_measurements(qir_to_circuit(program))
+        measured = [(result, qubit) for result, qubit in enumerate(reads) if qubit is not None]
+        probabilities = self._probabilities(circuit, [q for _, q in measured], max_entries) if measured else {0: 1.0}
+        by_value = {
+            sum((index >> bit & 1) << result for bit, (result, _) in enumerate(measured)): p
+            for index, p in probabilities.items()
         }
+        return quantum_results(program, _scaled(by_value, shots), shuffled=False)
+
+    def _probabilities(
+        self, circuit: QuantumCircuit, qubits: Sequence[int], max_entries: int | None
+    ) -> dict[int, float]:
+        """Exact probabilities of the basis states of `qubits` (qubits[i] is bit i of a state's index), those
+        of at least PROBABILITY_FLOOR; `circuit` measures nothing.
+
+        A Clifford circuit's come from the stabilizer method, so a wide GHZ state costs microseconds.
+        With `max_entries`, more outcomes are refused (OutputTooLargeError) without being listed: a
+        Clifford circuit's are bounded by its state's, counted from its tableau before it runs, another's
+        are counted from the probability vector.
+        """
+        if max_entries is None or 2 ** len(qubits) <= max_entries:
+            circuit.append(SaveProbabilitiesDict(len(qubits)), list(qubits))
+            data = self._run(self._ideal, circuit, shots=1).data(0)
+            return {int(i): float(p) for i, p in data["probabilities_dict"].items() if p >= PROBABILITY_FLOOR}
+        outcomes = _clifford_outcomes(circuit)
+        if outcomes is not None:
+            _check_entries(outcomes, max_entries)
+            return self._probabilities(circuit, qubits, None)
+        circuit.append(SaveProbabilities(len(qubits)), list(qubits))
+        probabilities = np.asarray(self._run(self._ideal, circuit, shots=1).data(0)["probabilities"])
+        indices = np.flatnonzero(probabilities >= PROBABILITY_FLOOR)
+        _check_entries(len(indices), max_entries)
+        return {i: float(probabilities[i]) for i in indices.tolist()}
 
     def _sampler(self, noise: NoiseSpec | None) -> _Machine:
         if noise is None:
@@ -224,6 +250,92 @@ class AerSimulator:
         if not result.success:
             _cannot_run(str(result.status))
         return result
+
+
+def quantum_results(
+    program: QirProgram, counts: Mapping[int, int], seed: int | None = None, *, shuffled: bool = True
+) -> dict[str, object]:
+    """`microsoft.quantum-results.v2` from counts keyed by the value of the program's results (result r is bit r).
+
+    Outcomes that print alike (results nobody records can split one) are one histogram entry. The shots are
+    the outcomes in a (seeded) random order, as a sampler gives them; `shuffled=False` lists them in histogram
+    order, for output that has no order of its own (exact counts, a syntax checker's zeros).
+    """
+    groups: dict[str, int] = {}  # display -> group
+    outcomes: list[Outcome] = []
+    group_counts: list[int] = []
+    for value, count in counts.items():
+        outcome = program.outcome([value >> i & 1 for i in range(program.num_results)])
+        group = groups.setdefault(display_outcome(outcome), len(outcomes))
+        if group == len(outcomes):
+            outcomes.append(outcome)
+            group_counts.append(0)
+        group_counts[group] += int(count)
+    listed = sorted(groups.items())
+    if shuffled:
+        repeated = np.repeat(np.arange(len(outcomes)), group_counts)
+        order: list[int] = np.random.default_rng(seed).permutation(repeated).tolist()
+    else:
+        order = [group for _, group in listed for _ in range(group_counts[group])]
+    histogram = [
+        {"Outcome": outcomes[group], "Display": display, "Count": group_counts[group]} for display, group in listed
+    ]
+    return {
+        "DataFormat": "microsoft.quantum-results.v2",
+        "Results": [{"Histogram": histogram, "Shots": [outcomes[group] for group in order]}],
+    }
+
+
+def _scaled(probabilities: Mapping[int, float], shots: int) -> dict[int, int]:
+    """Counts in proportion to `probabilities` that add up to `shots`: each outcome gets the whole part of its
+    share, and the shots left over go to the largest remainders (ties to the smaller value); no zero counts."""
+    total = sum(probabilities.values())
+    shares = {value: p / total * shots for value, p in probabilities.items()}
+    counts = {value: int(share) for value, share in shares.items()}
+    left = shots - sum(counts.values())
+    for value in sorted(shares, key=lambda v: (counts[v] - shares[v], v))[:left]:
+        counts[value] += 1
+    return {value: count for value, count in counts.items() if count}
+
+
+def _deferred_measurements(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int | None]]:
+    """The circuit without measurements or resets, and the qubit each result is read from at its end (None: the
+    result is never measured and reads 0), by the principle of deferred measurement.
+
+    A qubit measured for the last time is read where it ends; one used again is first copied (CX) to a fresh
+    qubit, which is read instead. A reset qubit used again carries on as a fresh |0> qubit. Branches have no
+    exact counterpart here: such a program is refused.
+    """
+    items = list(circuit.data)
+    last_use: dict[int, int] = {}  # qubit -> position of the last operation that reads or changes it
+    for position, item in enumerate(items):
+        if item.operation.name not in ("reset", "barrier"):
+            for qubit in item.qubits:
+                last_use[circuit.find_bit(qubit).index] = position
+    wires = list(range(circuit.num_qubits))  # each qubit's current wire in the new circuit
+    width = circuit.num_qubits
+    reads: list[int | None] = [None] * circuit.num_clbits
+    steps: list[tuple[Operation, list[int]]] = []
+    for position, item in enumerate(items):
+        operation, qubits = item.operation, [circuit.find_bit(qubit).index for qubit in item.qubits]
+        if isinstance(operation, ControlFlowOp):
+            _cannot_run("exact probabilities are computed for base-profile programs; this one branches")
+        used_again = any(last_use.get(qubit, -1) > position for qubit in qubits)
+        if operation.name == "measure":
+            read = wires[qubits[0]]
+            if used_again:
+                read, width = width, width + 1
+                steps.append((CXGate(), [wires[qubits[0]], read]))
+            reads[circuit.find_bit(item.clbits[0]).index] = read
+        elif operation.name == "reset":
+            if used_again:
+                wires[qubits[0]], width = width, width + 1
+        elif operation.name != "barrier":
+            steps.append((operation, [wires[qubit] for qubit in qubits]))
+    deferred = QuantumCircuit(max(width, 1))
+    for operation, on in steps:
+        deferred.append(operation, on)
+    return deferred, reads
 
 
 def _runs_as_is(circuit: QuantumCircuit, native: frozenset[str]) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import qdk._native as qdk_native
 from pydantic import JsonValue
 
+from shared.domain.catalog import load_catalog
 from shared.domain.errors import InvalidRequestError
 from shared.programs.qir import QirProgram
 
@@ -53,9 +54,13 @@ def logical_counts(program: QirProgram) -> dict[str, int]:
 
 
 def estimate(program: QirProgram, params: Mapping[str, JsonValue]) -> bytes:
-    """The resource estimate for the program under `params` (Azure's estimator inputParams)."""
+    """The resource estimate for the program under `params` (Azure's estimator inputParams).
+
+    Those every target takes (shots, and what the SDK sends with any QIR job: entryPoint, arguments,
+    target_profile, ...) are not the estimator's and are left out; any other unknown key is refused.
+    """
     settings = {key: value for key, value in params.items() if key in PARAMETERS}
-    unknown = sorted(set(params) - PARAMETERS - {"shots", "items"})
+    unknown = sorted(set(params) - PARAMETERS - set(load_catalog().common_input_params))
     if unknown:
         raise InvalidRequestError(
             f"Unknown estimator parameter(s): {', '.join(unknown)}; use {', '.join(sorted(PARAMETERS))}.",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from pydantic import JsonValue
 
-from shared.adapters.aer_simulator import AerSimulator, check_shot_values
+from shared.adapters.aer_simulator import AerSimulator, check_shot_values, quantum_results
 from shared.adapters.embedded_queue import EmbeddedQueue, OutgoingMessage
 from shared.adapters.estimator import estimate
 from shared.adapters.sandbox import Handler, RunLimits, WorkerPool
@@ -47,15 +47,17 @@ class EmbeddedQueueSender:
 class LocalSimulators:
     """The providers' machines, on this one: qiskit-aer, producing each target's own output format.
 
-    A noisy target runs with its catalog noise; its IonQ histogram holds measured frequencies. The
-    target's output limits (shots x bits, histogram entries) are checked once the program is parsed,
-    before it runs. This runs in the calling process: the service uses `PooledSimulators`.
+    An exact target returns outcome probabilities (scaled to the shots for QIR); a noisy target runs
+    with its catalog noise, and its IonQ histogram holds measured frequencies. The target's output
+    limits (shots x bits, histogram entries) are checked once the program is parsed, before it runs.
+    This runs in the calling process: the service uses `PooledSimulators`.
     """
 
     def __init__(self, simulator: AerSimulator) -> None:
         self._simulator = simulator
         self._runners: dict[tuple[str, str], Callable[[TargetSpec, bytes, int, Mapping[str, JsonValue]], bytes]] = {
-            ("ideal", "ionq.quantum-results.v1"): self._ionq,
+            ("exact", "ionq.quantum-results.v1"): self._ionq,
+            ("exact", "microsoft.quantum-results.v2"): self._qir_exact,
             ("ideal", "honeywell.quantum-results.v1"): self._honeywell,
             ("ideal", "microsoft.quantum-results.v2"): self._qir,
             ("ideal", "rigetti.quil-results.v1"): self._rigetti,
@@ -63,6 +65,7 @@ class LocalSimulators:
             ("noisy", "honeywell.quantum-results.v1"): self._honeywell,
             ("noisy", "microsoft.quantum-results.v2"): self._qir,
             ("syntax-check", "honeywell.quantum-results.v1"): self._honeywell_syntax_check,
+            ("syntax-check", "microsoft.quantum-results.v2"): self._qir_syntax_check,
             ("estimator", "microsoft.resource-estimates.v1"): self._estimate,
         }
 
@@ -93,12 +96,19 @@ class LocalSimulators:
         return json.dumps(output).encode()
 
     def _rigetti(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
-        return json.dumps(
-            self._simulator.rigetti_shots(program, shots, max_values=target.max_shots_times_bits)
-        ).encode()
+        output = self._simulator.rigetti_shots(
+            program, shots, max_values=target.max_shots_times_bits, substitutions=params.get("substitutions")
+        )
+        return json.dumps(output).encode()
 
     def _qir(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         output = self._simulator.qir_results(program, shots, noise=target.noise, max_values=target.max_shots_times_bits)
+        return json.dumps(output).encode()
+
+    def _qir_exact(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
+        output = self._simulator.qir_exact_results(
+            program, shots, max_values=target.max_shots_times_bits, max_entries=target.max_histogram_entries
+        )
         return json.dumps(output).encode()
 
     @staticmethod
@@ -109,6 +119,13 @@ class LocalSimulators:
         circuit = parse_qasm2(decode_text(program, "OpenQASM 2 program"))
         check_shot_values(shots, sum(register.size for register in circuit.cregs), target.max_shots_times_bits)
         return json.dumps({register.name: ["0" * register.size] * shots for register in circuit.cregs}).encode()
+
+    @staticmethod
+    def _qir_syntax_check(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
+        """What a syntax checker returns for QIR: every result 0 in every shot."""
+        parsed = parse_qir(program)
+        check_shot_values(shots, parsed.num_results, target.max_shots_times_bits)
+        return json.dumps(quantum_results(parsed, {0: shots}, shuffled=False)).encode()
 
     @staticmethod
     def _estimate(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:

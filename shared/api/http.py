@@ -5,8 +5,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import wraps
 from typing import TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "x-ms-quantum-api-key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The methods every API route takes, so one it does not serve is our JSON 405 with Allow, not the host's 404.
+ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # Handlers that a reader may POST to: a dry-run validation, and SAS URLs (the service refuses readers any
 # SAS that writes).
 READING_POSTS = frozenset({"validate_job", "storage_sas"})
@@ -52,8 +55,14 @@ class WorkspaceNotFoundError(NotFoundError):
 
 
 class MethodNotAllowedError(PermanentJobError):
+    """A method the resource does not take; `allow` names those it does (the Allow header; empty for none)."""
+
     default_message = "The method is not allowed on this resource."
     code = "MethodNotAllowed"
+
+    def __init__(self, message: str, *, allow: Iterable[str]) -> None:
+        super().__init__(message)
+        self.allow = ", ".join(sorted(set(allow)))
 
 
 # The one table from error type to HTTP status; the most specific type listed wins.
@@ -105,6 +114,8 @@ def error_response(error: JobServiceError) -> func.HttpResponse:
     headers = {"x-ms-error-code": error.code}
     if isinstance(error, TransientJobError):
         headers["Retry-After"] = "1"
+    if isinstance(error, MethodNotAllowedError):
+        headers["Allow"] = error.allow
     return json_response({"error": body}, status_for(error), headers)
 
 
@@ -134,6 +145,27 @@ def endpoint(handler: Handler) -> Handler:
 
     run.__name__ = handler.__name__
     return run
+
+
+def allows(*methods: str) -> Callable[[Handler], Handler]:
+    """A handler that takes only `methods`: any other is a 405 whose Allow header names them.
+
+    The function app routes every method to each endpoint, so the answer is ours (JSON), not the host's.
+    """
+    allowed = frozenset(methods)
+
+    def wrap(handler: Handler) -> Handler:
+        @wraps(handler)
+        def run(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+            if req.method not in allowed:
+                raise MethodNotAllowedError(
+                    f"{req.method} is not allowed here; use {' or '.join(sorted(allowed))}.", allow=allowed
+                )
+            return handler(req, ctx)
+
+        return run
+
+    return wrap
 
 
 def _authenticate(req: func.HttpRequest, ctx: ApiContext) -> Caller:

@@ -21,15 +21,16 @@ def _absent(value: object) -> bool:
 
 
 class JobPatchResult(WireModel):
-    """PATCH jobs/{id}: the fields a patch may change, as they now are."""
+    """PATCH jobs/{id}: the job's id and the fields a patch may change, as they now are (JobUpdateOptions)."""
 
+    id: str
     name: str
     priority: Priority
     tags: tuple[str, ...]
 
     @classmethod
     def of(cls, details: JobDetails) -> Self:
-        return cls(name=details.name, priority=details.priority, tags=details.tags)
+        return cls(id=details.id, name=details.name, priority=details.priority, tags=details.tags)
 
 
 class ValidationResult(WireModel):

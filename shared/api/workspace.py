@@ -11,6 +11,7 @@ from shared.api.http import (
     ApiContext,
     MethodNotAllowedError,
     absolute_link,
+    allows,
     endpoint,
     json_response,
     parse_body,
@@ -49,9 +50,10 @@ def _handler(
     handler = routes.get((req.method, action))
     if handler is not None:
         return handler
-    if action:
-        raise MethodNotAllowedError(f"Unknown action '{req.method} {item}:{action}'; use POST :{verb}.")
-    raise MethodNotAllowedError(f"{req.method} is not allowed on {item}.")
+    allow = [method for method, taken in routes if taken == action]
+    if action and not allow:
+        raise MethodNotAllowedError(f"Unknown action '{req.method} {item}:{action}'; use POST :{verb}.", allow=allow)
+    raise MethodNotAllowedError(f"{req.method} is not allowed on {item}{':' if action else ''}{action}.", allow=allow)
 
 
 def _job(p: Pipeline, job: Job) -> dict[str, JsonValue]:
@@ -84,6 +86,7 @@ def _page(
 
 
 @endpoint
+@allows("GET")
 def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET jobs."""
     query = _list_query(req)
@@ -92,6 +95,7 @@ def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
 
 
 @endpoint
+@allows("GET")
 def sessions_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET sessions."""
     query = _list_query(req)
@@ -129,6 +133,7 @@ def session_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 
 @endpoint
+@allows("GET")
 def session_jobs(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET sessions/{id}/jobs."""
     listed = _list_query(req)
@@ -138,6 +143,7 @@ def session_jobs(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 
 @endpoint
+@allows("GET")
 def top_level_items(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET topLevelItems: jobs outside sessions, and sessions."""
     query = _list_query(req)
@@ -159,6 +165,13 @@ def _patch_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.Http
     update = parse_body(req, manage.JobUpdate, ctx.settings.max_request_bytes)
     job = manage.update_job(ctx.pipeline, job_id, update, ctx.caller)
     return json_response(JobPatchResult.of(job.details).to_wire())
+
+
+@endpoint
+@allows("PATCH")
+def job_update_options(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
+    """PATCH jobUpdateOptions/{id}: 2026-08-01-preview's route for PATCH jobs/{id}, the same operation."""
+    return _patch_job(req, ctx, _route_id(req.route_params.get("jobId", "")))
 
 
 def _delete_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:
@@ -188,6 +201,7 @@ def job_item(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 
 @endpoint
+@allows("POST")
 def validate_job(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """POST jobs:validate: what submit would say about a job, without creating one (our addition)."""
     result = validate.validate_job(
@@ -197,6 +211,7 @@ def validate_job(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 
 @endpoint
+@allows("GET")
 def job_history(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET jobs/{id}/history: every state change with its time and cause (our addition)."""
     job = ctx.pipeline.require(_route_id(req.route_params.get("jobId", "")))
@@ -204,12 +219,13 @@ def job_history(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
 
 
 @endpoint
+@allows("GET")
 def job_data(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     """GET jobs/{id}/input and jobs/{id}/output: the program and the result, through the API (our addition)."""
     job_id = _route_id(req.route_params.get("jobId", ""))
     which = req.route_params.get("which", "")
     if which not in {"input", "output"}:
-        raise MethodNotAllowedError(f"jobs/{{id}}/{which} does not exist; use input or output.")
+        raise MethodNotAllowedError(f"jobs/{{id}}/{which} does not exist; use input or output.", allow=())
     data, data_format = manage.job_blob(ctx.pipeline, job_id, which)
     return func.HttpResponse(
         data, status_code=200, mimetype=_media_type(data), headers={"x-ms-data-format": data_format}
@@ -227,6 +243,7 @@ def _media_type(data: bytes) -> str:
 
 
 @endpoint
+@allows("GET")
 def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     catalog = ctx.pipeline.catalog
     providers = [ProviderStatus.of(provider, catalog.program_limits).to_wire() for provider in catalog.providers]
@@ -234,12 +251,14 @@ def provider_status(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
 
 
 @endpoint
+@allows("POST")
 def storage_sas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     request = parse_body(req, manage.SasRequest, ctx.settings.max_request_bytes)
     return json_response({"sasUri": manage.sas_uri(ctx.pipeline, request, ctx.caller)})
 
 
 @endpoint
+@allows("GET")
 def quotas(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     value = [QuotaItem.of(usage).to_wire() for usage in quotas_service.usage(ctx.pipeline)]
     return json_response({"value": value, "nextLink": None})

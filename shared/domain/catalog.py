@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -37,6 +37,16 @@ class Route(CatalogModel):
         min_length=1,
         description="the QIR profiles a qir.v1 program may use on this route: base (straight-line) or also "
         "adaptive (measurement results read back and branched on)",
+    )
+    default_shots: int | None = Field(
+        None,
+        ge=1,
+        description="the shots a job on this route runs when it names none, where it differs from the target's",
+    )
+    answers_for: tuple[str, ...] = Field(
+        default=(),
+        description="output formats a client may ask for on this route, answered in `output_format` (which the "
+        "job then records): the SDK's generic Target asks QIR jobs for microsoft.quantum-results.v2",
     )
 
 
@@ -69,15 +79,57 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+class ParamSpec(CatalogModel):
+    """The schema of an inputParams value with more to check than its JSON type (a bare type is written alone)."""
+
+    type: JsonType
+    enum: tuple[str, ...] | None = Field(None, description="a string's allowed values")
+    properties: dict[str, ParamSchema] | None = Field(None, description="an object's allowed keys and their schemas")
+    values: ParamSchema | None = Field(None, description="the schema of every value of an object with free keys")
+    items: ParamSchema | None = Field(None, description="the schema of every item of an array")
+
+
+ParamSchema: TypeAlias = JsonType | ParamSpec
+ParamSpec.model_rebuild()
+
+
+def _check_param(path: str, value: object, schema: ParamSchema, target_id: str) -> None:
+    """`value` has the schema's type, and so does each of its parts; the error names the part by its path."""
+    spec = schema if isinstance(schema, ParamSpec) else ParamSpec(type=schema)
+    if not isinstance(value, _JSON_TYPES[spec.type]) or (isinstance(value, bool) and spec.type != "boolean"):
+        raise InvalidRequestError(
+            f"{path} must be a JSON {spec.type} for {target_id}; got {json.dumps(value)}.", target=path
+        )
+    if spec.enum is not None and value not in spec.enum:
+        raise InvalidRequestError(
+            f"{path} must be one of {', '.join(spec.enum)} for {target_id}; got {json.dumps(value)}.", target=path
+        )
+    if isinstance(value, list) and spec.items is not None:
+        for index, item in enumerate(value):
+            _check_param(f"{path}[{index}]", item, spec.items, target_id)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            known = spec.properties
+            if known is not None and key not in known:
+                raise InvalidRequestError(
+                    f"{path}.{key} is not a parameter of {target_id}; {path} takes {', '.join(sorted(known))}.",
+                    target=f"{path}.{key}",
+                )
+            inner = spec.values if known is None else known[key]
+            if inner is not None:
+                _check_param(f"{path}.{key}", item, inner, target_id)
+
+
 class TargetSpec(CatalogModel):
     id: str
     description: str
     routes: tuple[Route, ...]
-    engine: Literal["ideal", "noisy", "syntax-check", "estimator"] = Field(
-        description="how the provider runs it: an ideal simulator, a noisy emulation of a machine from its "
-        "published error rates (`noise`), a syntax checker returning all zeros, or a resource estimator"
+    engine: Literal["exact", "ideal", "noisy", "syntax-check", "estimator"] = Field(
+        description="how the provider runs it: exact probabilities (scaled to the shots where the output counts "
+        "them), an ideal sampling simulator, a noisy emulation of a machine from its published error rates "
+        "(`noise`), a syntax checker returning all zeros, or a resource estimator"
     )
-    input_params: dict[str, JsonType] = Field(
+    input_params: dict[str, ParamSchema] = Field(
         default_factory=dict, description="inputParams this target takes beyond the catalog's common ones"
     )
     noise: NoiseSpec | None = None
@@ -103,6 +155,10 @@ class TargetSpec(CatalogModel):
         if (self.engine == "noisy") != (self.noise is not None):
             raise ValueError(f"target {self.id}: a noisy target needs `noise`, and only a noisy target takes it")
         return self
+
+    def default_shots_for(self, input_format: str) -> int:
+        """The shots a job in `input_format` runs when it names none: its route's default, else the target's."""
+        return self.route_for(input_format).default_shots or self.default_shots
 
     @property
     def input_formats(self) -> tuple[str, ...]:
@@ -153,12 +209,13 @@ class ProgramLimits(CatalogModel):
 class Catalog(CatalogModel):
     program_limits: ProgramLimits
     providers: tuple[ProviderSpec, ...]
-    common_input_params: dict[str, JsonType] = Field(
-        description="inputParams every target takes: shots, and what the SDKs send with QIR programs"
+    common_input_params: dict[str, ParamSchema] = Field(
+        description="inputParams every target takes: shots (or count, its older name), and what the SDKs send "
+        "with QIR programs"
     )
 
     def check_input_params(self, target: TargetSpec, params: Mapping[str, object]) -> None:
-        """Each inputParams key must be one the target takes, with a value of its JSON type."""
+        """Each inputParams key must be one the target takes, with a value of its schema."""
         schema = {**self.common_input_params, **target.input_params}
         for key, value in params.items():
             expected = schema.get(key)
@@ -167,12 +224,7 @@ class Catalog(CatalogModel):
                     f"inputParams.{key} is not a parameter of {target.id}; it takes {', '.join(sorted(schema))}.",
                     target=f"inputParams.{key}",
                 )
-            is_bool = isinstance(value, bool)
-            if not isinstance(value, _JSON_TYPES[expected]) or (is_bool and expected != "boolean"):
-                raise InvalidRequestError(
-                    f"inputParams.{key} must be a JSON {expected} for {target.id}; got {json.dumps(value)}.",
-                    target=f"inputParams.{key}",
-                )
+            _check_param(f"inputParams.{key}", value, expected, target.id)
 
     def provider(self, provider_id: str) -> ProviderSpec:
         for provider in self.providers:
@@ -202,7 +254,7 @@ class Catalog(CatalogModel):
 def check_formats(target: TargetSpec, input_format: str, output_format: str | None) -> Route:
     """The route for these formats; an input or output format the target does not take is refused."""
     route = target.route_for(input_format)
-    if output_format is not None and output_format != route.output_format:
+    if output_format is not None and output_format not in (route.output_format, *route.answers_for):
         raise UnsupportedFormatError(
             f"Target '{target.id}' produces outputDataFormat '{route.output_format}' from '{input_format}', "
             f"not '{output_format}'.",

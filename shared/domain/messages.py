@@ -1,7 +1,9 @@
 """Messages between the pipeline's functions: commands say "do this", events say "this happened".
 
 Each carries `attempt`, the job's redrive count when the message was made, so message ids stay stable
-for duplicate detection within one attempt and change when the sweeper re-drives a stuck job.
+for duplicate detection within one attempt and change when the sweeper re-drives a stuck job. Each also
+carries `job_created`, the job's creation time, so a job created again under a deleted job's id sends
+messages of its own, which duplicate detection does not drop as repeats of the deleted job's.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ class Message(BaseModel):
     schema_version: Literal[1] = 1
     job_id: str
     attempt: int = 0
+    job_created: datetime | None = None  # None in a message sent before it was carried
 
     def message_id(self) -> str:
-        return f"{self.job_id}:{type(self).__name__}:{self.attempt}"
+        """`{job}:{type}:{attempt}`, then `:{job's creation, to the microsecond}` when the message carries it."""
+        stamp = "" if self.job_created is None else f":{self.job_created:%Y%m%dT%H%M%S%f}"
+        return f"{self.job_id}:{type(self).__name__}:{self.attempt}{stamp}"
 
 
 class TranslateJob(Message):

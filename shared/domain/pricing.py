@@ -1,6 +1,7 @@
 """Each provider's public pricing model as data (`pricing.json`), and the cost of a job under it.
 
-Targets that are not listed are free (the simulators, the syntax checker, the resource estimator). A
+A free target is listed as Azure shows it: its provider's usage dimensions, counted, at unit price 0. A
+target that is not listed (Rigetti's QVM, the resource estimator) has no dimension to count and costs nothing. A
 job's cost is computed from its program's size and shots when it is accepted (the estimate) and again
 when it ends (the actual). A job cancelled while executing is billed for the part that ran, the
 fraction of its expected run time (`secondsPerShot` x shots) that had passed.

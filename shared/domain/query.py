@@ -78,7 +78,7 @@ class OrderBy:
 @dataclass(frozen=True)
 class JobQuery:
     filter: Expr | None = None
-    orderby: OrderBy = OrderBy(QueryField.CREATION_TIME, descending=True)
+    orderby: OrderBy = OrderBy(QueryField.CREATION_TIME, descending=False)  # Azure lists oldest first
     skip: int = 0
     top: int = 100
     # Only jobs outside any session: with the sessions, the workspace's top-level items.

@@ -1,8 +1,9 @@
 """Sessions: a group of jobs on one target, and the status that follows from its jobs.
 
 A session is open until it is closed, times out after `IDLE_TIMEOUT` without a new job while none of
-its jobs is active, or (under the `Abort` job-failure policy) fails with its first failed job. Its status
-is derived from its jobs each time it is read, and kept once it is final.
+its jobs is active, or (under the `Abort` job-failure policy) fails with its first failed job. While open
+it is `Waiting` until its first job, then `Executing`, as on Azure, even between jobs. Its status is
+derived from its jobs each time it is read, and kept once it is final.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class Session(BaseModel):
         elif now - idle_since >= IDLE_TIMEOUT:
             status, ended = SessionStatus.TIMED_OUT, idle_since + IDLE_TIMEOUT
         else:
-            status = SessionStatus.WAITING
+            status = SessionStatus.EXECUTING if jobs else SessionStatus.WAITING
         begun = [j.details.begin_execution_time for j in jobs if j.details.begin_execution_time is not None]
         changes = {"status": status, "begin_execution_time": min(begun, default=None), "end_execution_time": ended}
         return self.model_copy(update={"details": self.details.model_copy(update=changes)})

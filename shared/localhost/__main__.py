@@ -8,15 +8,21 @@ import os
 import secrets
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared import bootstrap
 from shared.config import Settings
 from shared.localhost import azurite
 from shared.localhost.host import LocalHost, load_host_json
+from shared.services import sweep
 
 logger = logging.getLogger("shared.localhost")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Recovery looks this far before the previous start too, in case the clock was set back a little since; older
+# jobs are the sweeper's (by their deadlines), and their blobs the journal's restore. Each start reads back the
+# outputs of the jobs that succeeded in this span, so it is kept short.
+CLOCK_MARGIN = timedelta(seconds=10)
 
 
 def _with_key(settings: Settings) -> Settings:
@@ -28,6 +34,23 @@ def _with_key(settings: Settings) -> Settings:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return settings.model_copy(update={"api_keys": path.read_text().strip()})
+
+
+def _recover(settings: Settings) -> None:
+    """Reconcile what a crash of the previous run left (`sweep.recover`), for the jobs created since it started.
+
+    The previous start is the high-water mark, kept in the state folder; this start becomes it once done.
+    """
+    mark = settings.local_state_dir / "last-start"
+    pipeline = bootstrap.pipeline()
+    started = pipeline.clock.now()
+    since = (
+        datetime.fromisoformat(mark.read_text()) - CLOCK_MARGIN if mark.exists() else datetime.min.replace(tzinfo=UTC)
+    )
+    sweep.recover(pipeline, since)
+    written = mark.with_suffix(".tmp")
+    written.write_text(started.isoformat())
+    written.replace(mark)
 
 
 def main() -> int:
@@ -46,6 +69,7 @@ def main() -> int:
     journal = bootstrap.journal()
     if journal is not None:
         journal.restore()  # blobs Azurite lost in a crash are back before any trigger runs
+    _recover(settings)  # and every job in flight then is on its way again
     simulators = bootstrap.simulators()  # its worker processes start now, while the rest gets ready
     app = importlib.import_module("function_app").app
     host = LocalHost(

@@ -1,20 +1,31 @@
 """IonQ JSON (`ionq.circuit.v1`): validation, canonical form and conversion to/from qiskit.
 
-Both of IonQ's gatesets are read. The `qis` gateset (the default) has the textbook gates, rotations
-in radians and optional `controls`. The `native` gateset has IonQ's hardware gates, every angle in
-turns (1 turn = 2π): `gpi` and `gpi2` with a `target` and a `phase`; `ms` with two `targets`,
-`phases` [φ0, φ1] (φ0 acts on targets[0]) and an optional `angle` (default 0.25, fully entangling);
-`zz` with two `targets` and an `angle`. A program uses one gateset only.
+IonQ's dialect whole, as IonQ documents it and as cirq-ionq and qiskit-ionq write it. A program has
+`qubits`, a `circuit` and optionally `gateset` (`qis`, the default, or `native`; a program uses one) and
+`format` (`ionq.circuit.v0` or `ionq.circuit.v1`, which read alike).
 
-IonQ measures every qubit once, at the end, so the format has no measurement, reset or condition.
+qis: the textbook gates, rotations in radians. A gate acts on a `target` (one qubit index) or `targets` (a
+list); every gate but `swap` and `pauliexp` takes a `control` (one index) or `controls` (a list). `cnot`
+and `not` are `x` by other names, and a `cnot` has at least one control. `z` with a `rotation` λ is the phase
+gate diag(1, e^{iλ}) (how qiskit-ionq writes p, cp and mcphase). `pauliexp` is exp(-i·time·Σ cₖPₖ) over its
+targets: `terms` are Pauli strings (I X Y Z) whose last letter acts on targets[0], `coefficients` one real
+number per term; the terms must commute.
+
+native: IonQ's hardware gates, every angle in turns (1 turn = 2π): `gpi` and `gpi2` with a `target` and a
+`phase`; `ms` with two `targets`, `phases` [φ0, φ1] (φ0 acts on targets[0]) and an optional `angle` (default
+0.25, fully entangling); `zz` with two `targets` and an `angle` (which cirq-ionq writes as `phase`).
+
+A key given as JSON null counts as absent. IonQ measures every qubit once, at the end, so the format has no
+measurement, reset or condition.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, NonNegativeInt, ValidationError
@@ -23,6 +34,8 @@ from qiskit.circuit import CircuitInstruction, ControlFlowOp, Gate, Qubit
 from qiskit.circuit.equivalence_library import SessionEquivalenceLibrary
 from qiskit.circuit.library import (
     HGate,
+    PauliEvolutionGate,
+    PhaseGate,
     RXGate,
     RXXGate,
     RYGate,
@@ -41,6 +54,7 @@ from qiskit.circuit.library import (
     YGate,
     ZGate,
 )
+from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import PassManager, TranspilerError
 from qiskit.transpiler.passes import BasisTranslator, HighLevelSynthesis
 
@@ -54,35 +68,44 @@ CODE = "InvalidIonQCircuit"
 MAX_QUBITS = 64
 TURN = 2 * math.pi
 MS_FULL_ANGLE = 0.25
+_PAULIEXP = "pauliexp"
+_PAULI_LETTERS = frozenset("IXYZ")
 
 
 @dataclass(frozen=True)
 class _GateSpec:
     build: Callable[..., Gate]
     targets: int
-    rotation: bool
-    controllable: bool
+    needs: frozenset[str] = frozenset()
+    allows: frozenset[str] = frozenset()
+    controllable: bool = True
 
 
+_ROTATION = frozenset({"rotation"})
+_PAULI_KEYS = frozenset({"terms", "coefficients", "time"})
 _QIS: dict[str, _GateSpec] = {
-    "x": _GateSpec(XGate, 1, False, True),
-    "y": _GateSpec(YGate, 1, False, True),
-    "z": _GateSpec(ZGate, 1, False, True),
-    "h": _GateSpec(HGate, 1, False, True),
-    "s": _GateSpec(SGate, 1, False, True),
-    "si": _GateSpec(SdgGate, 1, False, True),
-    "t": _GateSpec(TGate, 1, False, True),
-    "ti": _GateSpec(TdgGate, 1, False, True),
-    "v": _GateSpec(SXGate, 1, False, True),
-    "vi": _GateSpec(SXdgGate, 1, False, True),
-    "rx": _GateSpec(RXGate, 1, True, True),
-    "ry": _GateSpec(RYGate, 1, True, True),
-    "rz": _GateSpec(RZGate, 1, True, True),
-    "swap": _GateSpec(SwapGate, 2, False, False),
-    "xx": _GateSpec(RXXGate, 2, True, False),
-    "yy": _GateSpec(RYYGate, 2, True, False),
-    "zz": _GateSpec(RZZGate, 2, True, False),
+    "x": _GateSpec(XGate, 1),
+    "y": _GateSpec(YGate, 1),
+    "z": _GateSpec(ZGate, 1, allows=_ROTATION),  # with a rotation: the phase gate (_PHASED)
+    "h": _GateSpec(HGate, 1),
+    "s": _GateSpec(SGate, 1),
+    "si": _GateSpec(SdgGate, 1),
+    "t": _GateSpec(TGate, 1),
+    "ti": _GateSpec(TdgGate, 1),
+    "v": _GateSpec(SXGate, 1),
+    "vi": _GateSpec(SXdgGate, 1),
+    "rx": _GateSpec(RXGate, 1, _ROTATION, _ROTATION),
+    "ry": _GateSpec(RYGate, 1, _ROTATION, _ROTATION),
+    "rz": _GateSpec(RZGate, 1, _ROTATION, _ROTATION),
+    "swap": _GateSpec(SwapGate, 2, controllable=False),
+    "xx": _GateSpec(RXXGate, 2, _ROTATION, _ROTATION),
+    "yy": _GateSpec(RYYGate, 2, _ROTATION, _ROTATION),
+    "zz": _GateSpec(RZZGate, 2, _ROTATION, _ROTATION),
 }
+_PHASED = {"z": PhaseGate}
+# Other names IonQ documents for qis gates.
+_ALIASES = {"cnot": "x", "not": "x"}
+_QIS_NAMES = " ".join([*_QIS, *_ALIASES, _PAULIEXP])
 # qiskit gate name -> qis name, for gates written as they are (qubits = targets).
 _FROM_QISKIT = {
     "x": "x",
@@ -121,10 +144,10 @@ _ERROR_MESSAGES = {
 
 
 class IonQGate(BaseModel):
-    """One operation as written; which keys a gate takes depends on its gateset (checked after parsing).
+    """One operation as written; which keys a gate takes depends on its gateset and name (checked after parsing).
 
-    qis: `targets`, optional `controls`, `rotation` in radians. native: `target` (gpi, gpi2; a
-    one-element `targets` is accepted too) or `targets` (ms, zz), and `phase`, `phases`, `angle` in turns.
+    `parse_ionq` returns every gate rewritten one way: `targets` and `controls` as lists, `x` for cnot and
+    not, zz's `angle` under that name.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -133,10 +156,14 @@ class IonQGate(BaseModel):
     targets: Annotated[list[NonNegativeInt], Field(min_length=1)] | None = None
     target: NonNegativeInt | None = None
     controls: list[NonNegativeInt] = Field(default_factory=list)
+    control: NonNegativeInt | None = None
     rotation: FiniteFloat | None = None
     phase: FiniteFloat | None = None
     phases: list[FiniteFloat] | None = None
     angle: FiniteFloat | None = None
+    terms: Annotated[list[str], Field(min_length=1)] = Field(default_factory=list)
+    coefficients: list[FiniteFloat] = Field(default_factory=list)
+    time: FiniteFloat = 0.0
 
     @property
     def qubits(self) -> list[int]:
@@ -145,12 +172,23 @@ class IonQGate(BaseModel):
             return self.targets
         return [] if self.target is None else [self.target]
 
+    @property
+    def controlled_by(self) -> list[int]:
+        """The gate's control qubits, however they were written."""
+        return self.controls if self.control is None else [self.control]
+
+    @property
+    def given_keys(self) -> frozenset[str]:
+        """The keys written, other than `gate`; one given as JSON null counts as absent."""
+        return frozenset(key for key in self.model_fields_set - {"gate"} if getattr(self, key) is not None)
+
 
 class IonQCircuit(BaseModel):
     """An IonQ program in one gateset; every qubit is measured at the end."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+    format: Literal["ionq.circuit.v0", "ionq.circuit.v1"] | None = None
     gateset: Literal["qis", "native"] = "qis"
     qubits: int = Field(ge=1, le=MAX_QUBITS)
     circuit: list[IonQGate]
@@ -196,12 +234,23 @@ _NATIVE: dict[str, _NativeSpec] = {
     "zz": _NativeSpec(_zz, 2, frozenset({"angle"}), frozenset({"angle"})),
 }
 _NATIVE_PARAMETERS = frozenset({"phase", "phases", "angle"})
-_QIS_ONLY = ("controls", "rotation")
-_UNITS = {"phase": "a phase in turns", "phases": "two phases in turns", "angle": "an angle in turns"}
+_QIS_ONLY = frozenset({"controls", "control", "rotation", *_PAULI_KEYS})
+_UNITS = {
+    "phase": "a phase in turns",
+    "phases": "two phases in turns",
+    "angle": "an angle in turns",
+    "rotation": "an angle in radians",
+    "terms": "a list of Pauli strings",
+    "coefficients": "one real number per term",
+    "time": "a real number",
+}
 
 
 def parse_ionq(data: bytes) -> IonQCircuit:
-    """Parse and fully validate IonQ JSON; diagnostics carry JSON paths such as `circuit[2].targets[0]`."""
+    """Parse and fully validate IonQ JSON; diagnostics carry JSON paths such as `circuit[2].targets[0]`.
+
+    The program comes back with each gate written one way (see `IonQGate`), whatever form it used.
+    """
     text = decode_text(data, IONQ_PROGRAM)
     check_json_depth(text)  # json.loads recurses once per level
     try:
@@ -228,7 +277,21 @@ def parse_ionq(data: bytes) -> IonQCircuit:
     problems = [found for index, gate in enumerate(program.circuit) for found in _check(index, gate, program)]
     if problems:
         raise invalid_program(IONQ_PROGRAM, problems)
-    return program
+    return program.model_copy(update={"circuit": [_canonical(gate) for gate in program.circuit]})
+
+
+def _canonical(gate: IonQGate) -> IonQGate:
+    """A valid gate written one way: `targets` and `controls` lists, `x` for its aliases, zz's `angle` by name."""
+    update: dict[str, object] = {
+        "gate": _ALIASES.get(gate.gate, gate.gate),
+        "targets": gate.qubits,
+        "target": None,
+        "controls": gate.controlled_by,
+        "control": None,
+    }
+    if gate.gate == "zz" and gate.phase is not None:  # only a native zz takes a phase (cirq-ionq's name for its angle)
+        update |= {"angle": gate.phase, "phase": None}
+    return gate.model_copy(update=update)
 
 
 def _json_path(loc: tuple[int | str, ...]) -> str | None:
@@ -254,22 +317,34 @@ def _check(index: int, gate: IonQGate, program: IonQCircuit) -> list[Diagnostic]
     if not known:
         return problems
     seen: set[int] = set()
-    other = ("target", [] if gate.target is None else [gate.target]) if native else ("controls", gate.controls)
-    for field, qubits in [("targets", gate.targets or []), other]:
-        for position, qubit in enumerate(qubits):
-            where = f"{at}.{field}" if field == "target" else f"{at}.{field}[{position}]"
-            if qubit >= program.qubits:
-                report(f"qubit {qubit} is out of range: the program has {program.qubits} qubit(s)", where)
-            elif qubit in seen:
-                report(f"qubit {qubit} is used twice", where)
-            seen.add(qubit)
+    for where, qubit in _written_qubits(at, gate, controls=not native):
+        if qubit >= program.qubits:
+            report(f"qubit {qubit} is out of range: the program has {program.qubits} qubit(s)", where)
+        elif qubit in seen:
+            report(f"qubit {qubit} is used twice", where)
+        seen.add(qubit)
     return problems
 
 
+def _written_qubits(at: str, gate: IonQGate, *, controls: bool) -> Iterator[tuple[str, int]]:
+    """The gate's target qubits, then (with `controls`) its control qubits, each with its JSON path as written."""
+    if gate.targets is not None:
+        yield from ((f"{at}.targets[{position}]", qubit) for position, qubit in enumerate(gate.targets))
+    elif gate.target is not None:
+        yield f"{at}.target", gate.target
+    if not controls:
+        return
+    if gate.control is not None:
+        yield f"{at}.control", gate.control
+    else:
+        yield from ((f"{at}.controls[{position}]", qubit) for position, qubit in enumerate(gate.controls))
+
+
 def _check_qis(at: str, gate: IonQGate, report: Callable[[str, str], None]) -> bool:
-    """Name, keys and arity of a qis gate; False when the gate is not a qis gate."""
-    spec = _QIS.get(gate.gate)
-    if spec is None:
+    """Name, keys, arity and controls of a qis gate; False when the gate is not a qis gate."""
+    name = _ALIASES.get(gate.gate, gate.gate)
+    spec = _QIS.get(name)
+    if spec is None and name != _PAULIEXP:
         if gate.gate in _NATIVE:
             report(
                 f"gate {gate.gate!r} is a native gate; this program uses the qis gateset, and a program "
@@ -277,28 +352,99 @@ def _check_qis(at: str, gate: IonQGate, report: Callable[[str, str], None]) -> b
                 f"{at}.gate",
             )
         else:
-            report(f"unknown gate {gate.gate!r}; the qis gates are {' '.join(_QIS)}", f"{at}.gate")
+            report(f"unknown gate {gate.gate!r}; the qis gates are {_QIS_NAMES}", f"{at}.gate")
         return False
-    for key in sorted(gate.model_fields_set & {"target", *_NATIVE_PARAMETERS}):
-        report(f"gate {gate.gate!r} takes no {key!r} (a native-gate key); qis gates take targets", f"{at}.{key}")
-    if gate.targets is None:
-        report(f"gate {gate.gate!r} needs targets (a list of qubit indices)", at)
-    elif len(gate.targets) != spec.targets:
-        report(f"gate {gate.gate!r} takes {spec.targets} target(s), got {len(gate.targets)}", f"{at}.targets")
-    if gate.controls and not spec.controllable:
-        report(f"gate {gate.gate!r} takes no controls", f"{at}.controls")
-    if spec.rotation and gate.rotation is None:
-        report(f"gate {gate.gate!r} needs a rotation (radians)", at)
-    if not spec.rotation and gate.rotation is not None:
-        report(f"gate {gate.gate!r} takes no rotation", f"{at}.rotation")
+    given = gate.given_keys
+    needs, allows = (_PAULI_KEYS, _PAULI_KEYS) if spec is None else (spec.needs, spec.allows)
+    for key in sorted(given & _NATIVE_PARAMETERS):
+        report(f"gate {gate.gate!r} takes no {key!r} (a native-gate key)", f"{at}.{key}")
+    for key in sorted(given & ((_ROTATION | _PAULI_KEYS) - allows)):
+        report(f"gate {gate.gate!r} takes no {key!r}", f"{at}.{key}")
+    for key in sorted(needs - given):
+        report(f"gate {gate.gate!r} needs {key!r} ({_UNITS[key]})", at)
+    _check_qis_qubits(at, gate, spec, report)
+    if spec is None and given >= _PAULI_KEYS:
+        _check_pauliexp(at, gate, report)
     return True
+
+
+def _check_qis_qubits(at: str, gate: IonQGate, spec: _GateSpec | None, report: Callable[[str, str], None]) -> None:
+    """Targets and controls, each written once (as one index or a list), in the numbers the gate takes."""
+    if gate.target is not None and gate.targets is not None:
+        report(f"gate {gate.gate!r} takes one of target and targets, not both", f"{at}.target")
+    elif not gate.qubits:
+        report(f"gate {gate.gate!r} needs a target (a qubit index) or targets (a list of them)", at)
+    elif spec is not None and len(gate.qubits) != spec.targets:
+        key = "targets" if gate.targets is not None else "target"
+        report(f"gate {gate.gate!r} takes {spec.targets} target(s), got {len(gate.qubits)}", f"{at}.{key}")
+    key = "control" if gate.control is not None else "controls"
+    if gate.control is not None and "controls" in gate.given_keys:
+        report(f"gate {gate.gate!r} takes one of control and controls, not both", f"{at}.control")
+    elif gate.controlled_by and (spec is None or not spec.controllable):
+        report(f"gate {gate.gate!r} takes no controls", f"{at}.{key}")
+    elif gate.gate == "cnot" and not gate.controlled_by:
+        report(f"gate {gate.gate!r} needs a control or controls; a not without controls is 'x'", f"{at}.gate")
+
+
+def _check_pauliexp(at: str, gate: IonQGate, report: Callable[[str, str], None]) -> None:
+    """Terms that are Pauli strings over the targets, one coefficient per term, and terms that commute."""
+    width = len(gate.qubits)
+    for position, term in enumerate(gate.terms):
+        if not set(term) <= _PAULI_LETTERS:
+            report(f"term {term!r} is not a Pauli string (letters I X Y Z)", f"{at}.terms[{position}]")
+        elif len(term) != width:
+            report(f"term {term!r} has {len(term)} letters for {width} target(s)", f"{at}.terms[{position}]")
+    if len(gate.coefficients) != len(gate.terms):
+        report(
+            f"gate {gate.gate!r} takes one coefficient per term: {len(gate.terms)} term(s), "
+            f"{len(gate.coefficients)} coefficient(s)",
+            f"{at}.coefficients",
+        )
+    well_formed = all(set(term) <= _PAULI_LETTERS and len(term) == width for term in gate.terms)
+    if well_formed and not _commute(gate.terms):
+        report(
+            "the terms do not all commute; the service evolves commuting terms only, which it does exactly",
+            f"{at}.terms",
+        )
+
+
+def _commute(terms: list[str]) -> bool:
+    """Whether Pauli strings (of one length) commute pairwise, in time linear in their number.
+
+    Commutation is a bilinear form over GF(2) on their bit vectors (X bits, Z bits), so it vanishes on all
+    pairs exactly when it vanishes on the pairs of a basis of their span, which has at most twice the length vectors.
+    """
+    width = len(terms[0])
+    basis: dict[int, int] = {}  # leading bit -> vector
+    for term in terms:
+        vector = _symplectic(term)
+        while vector and vector.bit_length() - 1 in basis:
+            vector ^= basis[vector.bit_length() - 1]
+        if vector:
+            basis[vector.bit_length() - 1] = vector
+    mask = (1 << width) - 1
+    return all(
+        ((first & mask & (second >> width)) ^ ((first >> width) & second & mask)).bit_count() % 2 == 0
+        for first, second in combinations(basis.values(), 2)
+    )
+
+
+def _symplectic(term: str) -> int:
+    """A Pauli string as bits: letter i's X part at bit i, its Z part at bit length + i."""
+    x = z = 0
+    for position, letter in enumerate(term):
+        if letter in "XY":
+            x |= 1 << position
+        if letter in "ZY":
+            z |= 1 << position
+    return x | z << len(term)
 
 
 def _check_native(at: str, gate: IonQGate, report: Callable[[str, str], None]) -> bool:
     """Name, keys, arity and angle ranges of a native gate; False when the gate is not a native gate."""
     spec = _NATIVE.get(gate.gate)
     if spec is None:
-        if gate.gate in _QIS:
+        if gate.gate in _QIS or gate.gate in _ALIASES or gate.gate == _PAULIEXP:
             report(
                 f"gate {gate.gate!r} is a qis gate; this program uses the native gateset ({' '.join(_NATIVE)}), "
                 "and a program cannot mix gatesets",
@@ -307,8 +453,14 @@ def _check_native(at: str, gate: IonQGate, report: Callable[[str, str], None]) -
         else:
             report(f"unknown gate {gate.gate!r}; the native gates are {' '.join(_NATIVE)}", f"{at}.gate")
         return False
-    given = gate.model_fields_set
-    for key in sorted(given & {*_QIS_ONLY, *(_NATIVE_PARAMETERS - spec.allows)}):
+    given = gate.given_keys
+    if gate.gate == "zz" and "phase" in given:  # cirq-ionq writes zz's angle as `phase`
+        if "angle" in given:
+            report(
+                "gate 'zz' takes one of angle and phase (its angle, as cirq-ionq writes it), not both", f"{at}.phase"
+            )
+        given = given - {"phase"} | {"angle"}
+    for key in sorted(given & (_QIS_ONLY | (_NATIVE_PARAMETERS - spec.allows))):
         report(f"gate {gate.gate!r} takes no {key!r}", f"{at}.{key}")
     for key in sorted(spec.needs - given):
         report(f"gate {gate.gate!r} needs {key!r} ({_UNITS[key]})", at)
@@ -354,7 +506,8 @@ def _turns(gate: IonQGate) -> list[float]:
 
 
 def dump_ionq(program: IonQCircuit) -> bytes:
-    """Canonical UTF-8 JSON in the program's gateset: fixed key order, no empty `controls`, angles as floats.
+    """Canonical UTF-8 JSON in the program's gateset: fixed key order, gates as `parse_ionq` returns them (lists
+    of `targets` and `controls`, no empty `controls`, `x` for cnot and not), angles as floats, no `format`.
 
     Native `gpi` and `gpi2` are written with `target`, as IonQ documents them and the azure-quantum SDK sends them.
     """
@@ -369,6 +522,8 @@ def dump_ionq(program: IonQCircuit) -> bytes:
             entry["controls"] = gate.controls
         angles = {"rotation": gate.rotation, "phase": gate.phase, "phases": gate.phases, "angle": gate.angle}
         entry.update({key: value for key, value in angles.items() if value is not None})
+        if gate.gate == _PAULIEXP:
+            entry.update(terms=gate.terms, coefficients=gate.coefficients, time=gate.time)
         gates.append(entry)
     document = {"gateset": program.gateset, "qubits": program.qubits, "circuit": gates}
     return json.dumps(document, separators=(",", ":")).encode()
@@ -379,18 +534,28 @@ def ionq_to_circuit(program: IonQCircuit) -> QuantumCircuit:
 
     Native gates become qelib1.inc gates with exactly their matrices (not only up to global phase): u3
     for gpi and gpi2, rxx between rz for ms, rzz for zz; one two-qubit gate per native two-qubit gate.
+    A controlled qis gate is its gate's controlled version (`Gate.control`), controls first.
     """
     circuit = QuantumCircuit(program.qubits)
     for gate in program.circuit:
         if program.gateset == "native":
             _NATIVE[gate.gate].build(circuit, gate.qubits, *_turns(gate))
             continue
-        spec = _QIS[gate.gate]
-        operation = spec.build(gate.rotation) if spec.rotation else spec.build()
+        operation = _qis_operation(gate)
         if gate.controls:
             operation = operation.control(len(gate.controls))
         circuit.append(operation, [*gate.controls, *gate.qubits])
     return circuit
+
+
+def _qis_operation(gate: IonQGate) -> Gate:
+    """A qis gate, without its controls, as a qiskit gate with exactly its matrix."""
+    if gate.gate == _PAULIEXP:
+        # The terms commute, so the default synthesis (one product of the terms' exponentials) is exact.
+        return PauliEvolutionGate(SparsePauliOp(gate.terms, gate.coefficients), time=gate.time)
+    if gate.rotation is None:
+        return _QIS[gate.gate].build()
+    return _PHASED.get(gate.gate, _QIS[gate.gate].build)(gate.rotation)
 
 
 def circuit_to_ionq(circuit: QuantumCircuit) -> IonQCircuit:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from shared.domain.errors import PermanentJobError, SessionAbortedError
 from shared.domain.jobs import CostEstimate, Job, JobStatus
-from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, Message, RunJob, TranslateJob
 from shared.domain.storage import OUTPUT_BLOB, STAGED_OUTPUT_BLOB, TRANSLATED_BLOB, job_container, sha256
 from shared.ports import ProviderBackend
 from shared.services import sessions
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def translate_job(p: Pipeline, message: TranslateJob) -> None:
     """Adapt a Waiting job's input to its provider's format and hand it to the provider."""
     job = p.jobs.get(message.job_id)
-    if job is None or job.status is not JobStatus.WAITING:
+    if job is None or job.status is not JobStatus.WAITING or _of_another_job(job, message):
         _skip(message.job_id, job, "translate")
         return
     aborted = sessions.abort_reason(p, job)
@@ -42,13 +42,15 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
         _fail(p, job, error, "Translation failed")
         return
     p.artifacts.put(container, TRANSLATED_BLOB, translated, p.programs.content_type(route.provider_format))
-    p.sender.send(SIMULATOR_QUEUE, RunJob(job_id=job.id, attempt=job.redrives, program=inline(p, translated)))
+    created = job.details.creation_time
+    run = RunJob(job_id=job.id, attempt=job.redrives, job_created=created, program=inline(p, translated))
+    p.sender.send(SIMULATOR_QUEUE, run)
 
 
 def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
     """The provider's side: mark the job Executing, run it, report the outcome on job-results."""
     job = p.jobs.get(message.job_id)
-    if job is None or job.is_final:
+    if job is None or job.is_final or _of_another_job(job, message):
         _skip(message.job_id, job, "run")
         return
     target = p.catalog.target(job.details.provider_id, job.details.target)
@@ -65,6 +67,7 @@ def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
         outcome = JobOutcome(
             job_id=job.id,
             attempt=message.attempt,
+            job_created=message.job_created,
             succeeded=False,
             began_at=began,
             ended_at=p.clock.now(),
@@ -78,7 +81,7 @@ def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
 def record_outcome(p: Pipeline, message: JobOutcome) -> None:
     """Write the output to `job-{id}/rawOutputData` and move the job to its final status."""
     job = p.jobs.get(message.job_id)
-    if job is None or job.is_final:
+    if job is None or job.is_final or _of_another_job(job, message):
         _skip(message.job_id, job, "record")
         return
     if job.status is JobStatus.WAITING:
@@ -124,6 +127,7 @@ def _success(
     return JobOutcome(
         job_id=job.id,
         attempt=message.attempt,
+        job_created=message.job_created,
         succeeded=True,
         began_at=began,
         ended_at=ended,
@@ -139,6 +143,11 @@ def _fail(p: Pipeline, job: Job, error: PermanentJobError, cause: str) -> None:
         job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error_data(error), cost=unbilled)
     )
     logger.info("Job %s Failed: %s", job.id, error.message, extra={"job_id": job.id})
+
+
+def _of_another_job(job: Job, message: Message) -> bool:
+    """A late message of a deleted job whose id was used again: it is not for the job now under that id."""
+    return message.job_created is not None and message.job_created != job.details.creation_time
 
 
 def _skip(job_id: str, job: Job | None, step: str) -> None:

@@ -55,7 +55,15 @@ class Pipeline:
         return self.pricing.cost(job.details.target, job.size, self.shots(job))
 
     def shots(self, job: Job) -> int:
-        return job.shots or self.catalog.target(job.details.provider_id, job.details.target).default_shots
+        """The shots the job runs: inputParams.shots, else inputParams.count (older SDKs' name for it), else the
+        default of its target for its input format, as the provider's."""
+        count = job.details.input_params.get("count")
+        if job.shots is not None:
+            return job.shots
+        if isinstance(count, int) and not isinstance(count, bool):
+            return count
+        target = self.catalog.target(job.details.provider_id, job.details.target)
+        return target.default_shots_for(job.details.input_data_format)
 
     def require(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)

@@ -29,11 +29,15 @@ def check_request(
     output_format: str | None,
     params: dict[str, JsonValue],
 ) -> Checked:
-    """The target exists, takes these formats and inputParams, and the shots are in its range (defaulted)."""
+    """The target exists, takes these formats and inputParams, and the shots are in its range.
+
+    The inputParams are kept as sent: a job that names no shots runs its target's default (`Pipeline.shots`).
+    """
     target = p.catalog.target(provider_id, target_id)
     route = check_formats(target, input_format, output_format)
     p.catalog.check_input_params(target, params)
-    return Checked(target, route, _with_shots(params, target))
+    _check_shots(params, target)
+    return Checked(target, route, params)
 
 
 def check_program(programs: Programs, program: bytes, input_format: str, target: TargetSpec) -> ProgramInfo:
@@ -122,13 +126,15 @@ def _program(p: Pipeline, request: ValidationRequest) -> bytes:
     return p.artifacts.get(*input_blob(p, request.input_data_uri or ""), max_bytes=p.limits.max_input_bytes)
 
 
-def _with_shots(params: dict[str, JsonValue], target: TargetSpec) -> dict[str, JsonValue]:
-    shots = params.get("shots")
-    if shots is None:
-        return {**params, "shots": target.default_shots}
-    if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= target.max_shots:
-        raise InvalidRequestError(
-            f"inputParams.shots must be a whole number from 1 to {target.max_shots} for {target.id}; got {shots!r}.",
-            target="inputParams.shots",
-        )
-    return params
+def _check_shots(params: dict[str, JsonValue], target: TargetSpec) -> None:
+    """`shots`, and `count` (its name in older SDKs), when given, are in the target's range."""
+    for key in ("shots", "count"):
+        shots = params.get(key)
+        if shots is not None and (
+            isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= target.max_shots
+        ):
+            raise InvalidRequestError(
+                f"inputParams.{key} must be a whole number from 1 to {target.max_shots} for {target.id}; "
+                f"got {shots!r}.",
+                target=f"inputParams.{key}",
+            )

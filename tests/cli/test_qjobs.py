@@ -311,11 +311,14 @@ def test_a_failed_job_reports_its_error_on_wait_and_output(
     assert output.one_line_error() == error
 
 
-def test_submitting_an_invalid_program_is_refused_in_one_line(qjobs: Qjobs, tmp_path: Path) -> None:
+def test_submitting_an_invalid_program_makes_a_failed_job_whose_error_is_one_line(qjobs: Qjobs, tmp_path: Path) -> None:
+    """As on Azure, the job is accepted and Failed at once; waiting for it reports where the program is wrong."""
     broken = tmp_path / "broken.qasm"
     broken.write_bytes(BROKEN_QASM)
-    run = qjobs("job", "submit", "-t", "ionq.simulator", "--job-input-file", str(broken))
-    assert run.code == 1 and run.out == ""
+    submitted = qjobs("job", "submit", "-t", "ionq.simulator", "--job-input-file", str(broken), "-o", "json")
+    assert submitted.code == 0 and submitted.json()["status"] == "Failed"
+    run = qjobs("job", "submit", "-t", "ionq.simulator", "--job-input-file", str(broken), "--wait", "-o", "json")
+    assert run.code == 1 and run.json()["status"] == "Failed"
     assert "line 5, column 1" in run.one_line_error() and "(InvalidProgram)" in run.err
 
 

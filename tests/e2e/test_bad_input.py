@@ -1,4 +1,5 @@
-"""Bad input at every entry point gets a clear error, with the right status, and writes nothing."""
+"""Bad input at every entry point gets a clear error, with the right status, and writes nothing; a well-formed
+request for a program that cannot run is, as on Azure, a job that is Failed at once and says where and why."""
 
 from __future__ import annotations
 
@@ -74,15 +75,42 @@ def test_invalid_job_requests_are_refused(
     assert_nothing_written(api, job_id)
 
 
-def test_invalid_program_is_refused_with_line_and_column(api: Api) -> None:
+def test_an_invalid_program_is_a_failed_job_with_line_and_column_and_a_replay_returns_it(api: Api) -> None:
     job_id = str(uuid.uuid4())
     body = {**ionq_job_body(api.upload_program(BAD_QASM), "bad-qasm"), "inputDataFormat": "openqasm.v2"}
     response = api.put_job(job_id, body)
-    assert response.status_code == 400
-    error = error_of(response)
+    assert response.status_code == 201
+    job = response.json()
+    assert (job["id"], job["status"], job["beginExecutionTime"]) == (job_id, "Failed", None)
+    error = job["errorData"]
     assert error["code"] == "InvalidProgram"
     assert error["details"][0]["target"] == "line 4, column 7"
-    assert_nothing_written(api, job_id)
+    validated = api.session.post(
+        f"{api.base}/jobs:validate",
+        json={"target": "ionq.simulator", "inputDataFormat": "openqasm.v2", "inputData": BAD_QASM.decode()},
+    ).json()
+    assert validated["diagnostics"][0]["message"] in error["details"][0]["message"], "what jobs:validate says"
+    replay = api.put_job(job_id, body)
+    assert replay.status_code == 200
+    assert {k: replay.json()[k] for k in ("status", "errorData", "creationTime")} == {
+        k: job[k] for k in ("status", "errorData", "creationTime")
+    }
+    history = api.session.get(f"{api.base}/jobs/{job_id}/history").json()["value"]
+    assert [t["status"] for t in history] == ["Waiting", "Failed"], "stored Failed at once, never queued"
+
+
+def test_without_input_data_uri_the_input_is_the_jobs_own_container_input_data(api: Api) -> None:
+    job_id = str(uuid.uuid4())
+    api.upload_program(BELL, container=f"job-{job_id}")
+    body = {k: v for k, v in ionq_job_body("", "default-input").items() if k != "inputDataUri"}
+    response = api.put_job(job_id, body)
+    assert response.status_code == 201, response.text
+    assert response.json()["inputDataUri"].endswith(f"/job-{job_id}/inputData")
+    assert api.wait_final([job_id])[job_id]["status"] == "Succeeded"
+    absent = str(uuid.uuid4())
+    missing = api.put_job(absent, body)
+    assert (missing.status_code, error_of(missing)["code"]) == (400, "InputDataNotFound")
+    assert_nothing_written(api, absent)
 
 
 def test_missing_input_blob_is_refused(api: Api, program: str) -> None:
@@ -184,7 +212,8 @@ def test_unknown_actions_and_methods_are_refused(api: Api, program: str) -> None
 
 def test_validate_reports_every_problem_without_creating_a_job(api: Api) -> None:
     def newest() -> list[str]:
-        return [j["id"] for j in api.session.get(f"{api.base}/jobs", params={"top": 1}).json()["value"]]
+        latest = {"top": "1", "orderby": "CreationTime desc"}  # lists come oldest first unless asked
+        return [j["id"] for j in api.session.get(f"{api.base}/jobs", params=latest).json()["value"]]
 
     before = newest()
     body = {"target": "ionq.simulator", "inputDataFormat": "openqasm.v2", "inputData": BAD_QASM.decode()}

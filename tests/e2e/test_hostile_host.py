@@ -1,5 +1,7 @@
 """The security review's small inputs that took the host down (F2-F5, F12), replayed against a local host whose
-memory is capped as a container's would be: each is refused or fails as a job, and the host goes on serving."""
+memory is capped as a container's would be: each is refused or fails as a job, and the host goes on serving.
+
+A submitted hostile program is, as on Azure, a job that is Failed at once; `jobs:validate` refuses it outright."""
 
 from __future__ import annotations
 
@@ -83,7 +85,8 @@ def test_a_hostile_program_is_refused_and_the_host_goes_on(
     )
     assert validated.status_code == 200 and validated.json()["valid"] is False, validated.text[:500]
     put = api.put_job(str(uuid.uuid4()), job_body(api, target, input_format, program))
-    assert put.status_code == 400, put.text[:500]
+    assert put.status_code == 201 and put.json()["status"] == "Failed", put.text[:500]
+    assert validated.json()["diagnostics"][0]["message"] in put.json()["errorData"]["message"]
     assert host.process is not None and host.process.poll() is None, f"{finding} took the host down"
     assert api.session.get(f"{api.base}/providerStatus").status_code == 200
 

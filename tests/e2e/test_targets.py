@@ -35,6 +35,20 @@ def test_the_resource_estimator_returns_physical_estimates_for_a_qir_program(wor
     assert result["physicalCounts"]["physicalQubits"] > 0
 
 
+def test_the_estimator_takes_a_qsharp_program_through_the_sdks_natural_path(workspace: Workspace) -> None:
+    """`workspace.get_targets("microsoft.estimator").submit(qsharp.compile(...))`: the generic Target asks for the
+    QIR output format; the estimator answers in its own, and the job says which."""
+    qsharp = pytest.importorskip("qsharp")
+    qsharp.init(target_profile=qsharp.TargetProfile.Base)
+    qsharp.eval("operation Estimate() : Result { use q = Qubit(); H(q); T(q); let r = M(q); Reset(q); r }")
+    target = workspace.get_targets("microsoft.estimator")
+    job = target.submit(qsharp.compile("Estimate()"), name=unique("natural-estimate"))
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    assert job.details.status == "Succeeded", job.details.error_data
+    assert job.details.output_data_format == "microsoft.resource-estimates.v1"
+    assert workspace.get_job(job.id).details.output_data_format == "microsoft.resource-estimates.v1"
+
+
 def test_an_unknown_estimator_parameter_is_refused_at_submit(workspace: Workspace) -> None:
     estimator = Target(workspace=workspace, name="microsoft.estimator", provider_id="microsoft-qc")
     with pytest.raises(HttpResponseError, match=r"inputParams\.qubitParam is not a parameter of microsoft\.estimator"):

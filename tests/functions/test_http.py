@@ -68,6 +68,24 @@ def test_put_creates_the_job_and_routes_it_then_a_replay_answers_200(fakes: Fake
     assert json_of(replay)["id"] == "j1"
 
 
+def test_a_program_that_cannot_run_is_201_with_a_failed_job_and_nothing_routed(fakes: Fakes) -> None:
+    body = job_body(fakes, "j1", inputDataFormat="openqasm.v2")
+    fakes.upload("j1", b"OPENQASM 2.0;\nqreg q[2];\nh q[0]")
+    response = call(function_app.job_item, "PUT", body=body, jobRef="j1")
+    assert response.status_code == 201
+    job = json_of(response)
+    assert job["status"] == "Failed" and job["errorData"]["code"] == "InvalidProgram"
+    assert fakes.sender.sent == []
+    assert call(function_app.job_item, "PUT", body=body, jobRef="j1").status_code == 200
+
+
+def test_put_without_an_input_data_uri_reads_the_jobs_own_input_data(fakes: Fakes) -> None:
+    body = {k: v for k, v in job_body(fakes, "j1").items() if k != "inputDataUri"}
+    response = call(function_app.job_item, "PUT", body=body, jobRef="j1")
+    assert response.status_code == 201, response.get_body()
+    assert (json_of(response)["status"], json_of(response)["inputDataUri"]) == ("Waiting", fakes.upload("j1"))
+
+
 def test_get_reads_a_job_by_its_id_in_any_case(fakes: Fakes) -> None:
     put_job(fakes, "bell-1")
     response = call(function_app.job_item, jobRef=" BELL-1 ")
@@ -96,7 +114,7 @@ def test_patch_answers_the_fields_it_may_change(fakes: Fakes) -> None:
     put_job(fakes)
     response = call(function_app.job_item, "PATCH", body={"name": "renamed", "tags": ["a", "b"]}, jobRef="j1")
     assert response.status_code == 200
-    assert json_of(response) == {"name": "renamed", "priority": "Standard", "tags": ["a", "b"]}
+    assert json_of(response) == {"id": "j1", "name": "renamed", "priority": "Standard", "tags": ["a", "b"]}
 
 
 def test_cancel_then_delete_answer_200_and_204(fakes: Fakes) -> None:

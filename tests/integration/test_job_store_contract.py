@@ -112,10 +112,12 @@ def test_query_filters_orders_and_pages(store: JobStore) -> None:
         )
     ionq = store.query(JobQuery(filter=parse_filter("ProviderId eq 'ionq'"), top=100))
     assert len(ionq) == 20 and all(j.details.provider_id == "ionq" for j in ionq)
-    newest_first = store.query(JobQuery(top=5))
+    oldest_first = store.query(JobQuery(top=5))  # the default order, as Azure lists
+    assert [j.id for j in oldest_first] == [f"job-{n:04d}" for n in range(5)]
+    newest_first = store.query(JobQuery(orderby=OrderBy(QueryField.CREATION_TIME, descending=True), top=5))
     assert [j.id for j in newest_first] == [f"job-{n:04d}" for n in range(29, 24, -1)]
     pages = [store.query(JobQuery(skip=s, top=7)) for s in range(0, 30, 7)]
-    assert [j.id for page in pages for j in page] == [f"job-{n:04d}" for n in range(29, -1, -1)]
+    assert [j.id for page in pages for j in page] == [f"job-{n:04d}" for n in range(30)]
     bell = store.query(
         JobQuery(
             filter=parse_filter("startswith(Name, 'bell')"),
@@ -173,7 +175,7 @@ def test_top_level_queries_leave_out_jobs_in_sessions(store: JobStore) -> None:
     store.create(make_job(1))
     store.create(make_job(2).with_details(session_id="s1"))
     store.create(make_job(3))
-    assert [j.id for j in store.query(JobQuery(top_level=True))] == ["job-0003", "job-0001"]
+    assert [j.id for j in store.query(JobQuery(top_level=True))] == ["job-0001", "job-0003"]
     in_session = store.query(JobQuery(filter=parse_filter("SessionId eq 's1'")))
     assert [j.id for j in in_session] == ["job-0002"]
 
@@ -212,9 +214,11 @@ def test_sessions_are_created_once_read_back_and_written_only_from_their_latest_
 def test_sessions_are_listed_filtered_and_paged_and_idle_ones_found(session_store: SessionStore) -> None:
     for n in range(12):
         session_store.create(make_session(n, target="quantinuum.sim.h2-1e" if n % 3 == 0 else "ionq.simulator"))
-    assert [s.id for s in session_store.query(JobQuery(top=3))] == [f"session-{n:04d}" for n in (11, 10, 9)]
+    assert [s.id for s in session_store.query(JobQuery(top=3))] == [f"session-{n:04d}" for n in (0, 1, 2)]
+    newest = session_store.query(JobQuery(orderby=OrderBy(QueryField.CREATION_TIME, descending=True), top=3))
+    assert [s.id for s in newest] == [f"session-{n:04d}" for n in (11, 10, 9)]
     pages = [session_store.query(JobQuery(skip=s, top=5)) for s in range(0, 12, 5)]
-    assert [s.id for page in pages for s in page] == [f"session-{n:04d}" for n in range(11, -1, -1)]
+    assert [s.id for page in pages for s in page] == [f"session-{n:04d}" for n in range(12)]
     quantinuum = session_store.query(JobQuery(filter=parse_filter("ProviderId eq 'quantinuum'")))
     assert sorted(s.id for s in quantinuum) == [f"session-{n:04d}" for n in (0, 3, 6, 9)]
     sessions_only = session_store.query(JobQuery(filter=parse_filter("ItemType eq 'Session'"), top=100))

@@ -1,4 +1,4 @@
-"""A corpus of broken programs, per input format: each is refused with a positioned diagnostic and queues nothing.
+"""A corpus of broken programs, per input format: each gets a positioned diagnostic; submitted, a Failed job, unqueued.
 
 Every entry names where its defect is: a 1-based (line, column) in a text program, or a JSON path in IonQ
 JSON; the first diagnostic must point exactly there, and every diagnostic must carry a position. The cases
@@ -13,7 +13,9 @@ import pytest
 
 from shared.domain.catalog import TargetSpec, load_catalog
 from shared.domain.errors import InvalidProgramError, UnsupportedProgramError
+from shared.domain.jobs import JobStatus
 from shared.programs.translate import QiskitPrograms, qubit_limit_diagnostic
+from shared.services.pipeline import error_data
 from shared.services.submit import submit_job
 from shared.services.validate import check_program
 from tests.fakes import make_pipeline
@@ -207,7 +209,7 @@ def test_a_broken_program_gets_a_diagnostic_at_its_defect(entry: Broken) -> None
 
 
 @pytest.mark.parametrize("entry", [pytest.param(entry, id=f"{entry.input_format}-{entry.name}") for entry in CORPUS])
-def test_submitting_a_broken_program_creates_no_queued_work(entry: Broken) -> None:
+def test_submitting_a_broken_program_makes_a_failed_job_with_the_diagnostic_and_queues_nothing(entry: Broken) -> None:
     p = make_pipeline()
     target = target_for(entry)
     upload(p, "j1", entry.program)
@@ -217,10 +219,13 @@ def test_submitting_a_broken_program_creates_no_queued_work(entry: Broken) -> No
         inputDataFormat=entry.input_format,
         outputDataFormat=None,
     )
+    job = submit_job(p, "j1", request, cause="test").job
     with pytest.raises(InvalidProgramError) as caught:
-        submit_job(p, "j1", request, cause="test")
-    assert type(caught.value) is entry.error
-    assert p.jobs.get("j1") is None
+        check_program(QiskitPrograms(), entry.program, entry.input_format, target)
+    assert job.status is JobStatus.FAILED and job.details.error_data is not None
+    assert job.details.error_data == error_data(caught.value), "the diagnostics jobs:validate gives"
+    assert job.details.error_data.code == entry.error.code
+    assert p.jobs.get("j1") == job
     assert sent(p).sent == []
 
 

@@ -39,7 +39,13 @@ def test_every_priced_target_is_in_the_catalog_and_simulators_are_free() -> None
     targets = {t.id for provider in load_catalog().providers for t in provider.targets}
     pricing = load_pricing()
     assert set(pricing.targets) <= targets
-    assert {"ionq.simulator", "rigetti.sim.qvm", "quantinuum.sim.h2-1sc"}.isdisjoint(pricing.targets)
+    free = {"ionq.simulator", "quantinuum.sim.h2-1sc", "quantinuum.sim.h2-1e"}
+    assert {t: [d.unit_price for d in pricing.targets[t].dimensions] for t in free} == {
+        "ionq.simulator": [0, 0],
+        "quantinuum.sim.h2-1sc": [0],
+        "quantinuum.sim.h2-1e": [0],
+    }
+    assert {"rigetti.sim.qvm", "microsoft.estimator"}.isdisjoint(pricing.targets), "no usage dimension to list"
 
 
 def test_a_priced_job_gets_its_estimate_at_accept_and_the_same_actual_when_it_succeeds() -> None:
@@ -60,7 +66,38 @@ def test_a_small_job_pays_the_minimum_and_a_free_target_costs_nothing() -> None:
     assert p.require("small").details.cost_estimate.estimated_total == 12.42
     submit_ghz5(p, "free", 10_000)
     free = p.require("free").details.cost_estimate
-    assert free.estimated_total == 0 and free.events == ()
+    assert free.estimated_total == 0
+
+
+def test_a_free_target_lists_its_providers_usage_dimensions_at_unit_price_zero() -> None:
+    """As Azure's ionq.simulator jobs do: IonQ's gate-shot dimensions, counted, at no charge."""
+    p = make_pipeline()
+    submit_ghz5(p, "free", 10_000)
+    estimate = p.require("free").details.cost_estimate
+    counted = {e.dimension_id: (e.amount_consumed, e.amount_billed, e.unit_price) for e in estimate.events}
+    assert counted == {"gs1q": (10_000, 10_000, 0), "gs2q": (40_000, 40_000, 0)}
+    assert estimate.estimated_total == 0
+    drain(p, FakeBackend())
+    assert p.require("free").details.cost_estimate == estimate, "the actual at the end is the estimate"
+
+
+def test_the_syntax_checker_counts_hqc_at_no_charge() -> None:
+    p = make_pipeline()
+    qasm = b'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+    upload(p, "sc", qasm)
+    body = submission(
+        "sc",
+        providerId="quantinuum",
+        target="quantinuum.sim.h2-1sc",
+        inputDataFormat="honeywell.openqasm.v1",
+        outputDataFormat="honeywell.quantum-results.v1",
+        inputParams={"shots": 100},
+    )
+    submit_job(p, "sc", body, cause="test")
+    (hqc,) = p.require("sc").details.cost_estimate.events
+    assert (hqc.dimension_id, hqc.measure_unit, hqc.unit_price) == ("hqc", "HQC", 0)
+    assert hqc.amount_consumed == pytest.approx(5 + 100 * (1 + 10 * 1 + 5 * 2) / 5000)
+    assert p.require("sc").details.cost_estimate.estimated_total == 0
 
 
 def test_cancelling_a_running_job_bills_the_part_that_ran_and_says_so() -> None:

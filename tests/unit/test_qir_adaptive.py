@@ -311,9 +311,9 @@ def qir_targets() -> list[TargetSpec]:
     return [t for p in load_catalog().providers for t in p.targets if QIR in t.input_formats]
 
 
-def test_only_the_h2_emulator_runs_adaptive_qir() -> None:
+def test_only_the_h2_targets_run_adaptive_qir() -> None:
     adaptive = [t.id for t in qir_targets() if "adaptive" in t.route_for(QIR).qir_profiles]
-    assert adaptive == ["quantinuum.sim.h2-1e"]
+    assert adaptive == ["quantinuum.sim.h2-1sc", "quantinuum.sim.h2-1e"]
 
 
 def test_base_only_targets_refuse_adaptive_programs_at_submit() -> None:

@@ -9,6 +9,7 @@ from shared.domain.query import (
     AllOf,
     AnyOf,
     Compare,
+    JobQuery,
     Op,
     OrderBy,
     QueryField,
@@ -62,6 +63,8 @@ def test_bad_filters_name_the_column(text: str, column: int, words: str) -> None
 def test_orderby_and_paging_parameters() -> None:
     assert parse_orderby("CreationTime desc") == OrderBy(QueryField.CREATION_TIME, descending=True)
     assert parse_orderby("Name") == OrderBy(QueryField.NAME, descending=False)
+    oldest_first = OrderBy(QueryField.CREATION_TIME, descending=False)
+    assert parse_orderby(None) == parse_orderby(" ") == JobQuery().orderby == oldest_first, "Azure's default order"
     with pytest.raises(InvalidRequestError):
         parse_orderby("Name sideways")
     assert parse_int("5", name="top", default=100, low=1, high=100) == 5

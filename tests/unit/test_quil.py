@@ -41,7 +41,7 @@ def test_gates_and_modifiers_load_as_the_same_unitary() -> None:
         pytest.param("RX 0\n", 1, 1, "takes 1 parameter", id="missing-parameter"),
         pytest.param("CNOT 1 1\n", 1, 1, "same qubit twice", id="repeated-qubit"),
         pytest.param("DECLARE ro BIT[1]\nMEASURE 0 ro[3]\n", 2, 1, "out of range", id="index"),
-        pytest.param("DECLARE t REAL[1]\nRZ(t[0]) 0\n", 2, 1, "must be numbers", id="memory-parameter"),
+        pytest.param("DECLARE t REAL[1]\nRZ(t[2]) 0\n", 2, 1, "t[2], out of range", id="memory-parameter"),
         pytest.param("DECLARE t REAL[1]\nMEASURE 0 t[0]\n", 2, 1, "BIT or OCTET", id="real-target"),
     ],
 )

@@ -9,7 +9,6 @@ import pytest
 
 from shared.domain.errors import (
     InputTooLargeError,
-    InvalidProgramError,
     InvalidRequestError,
     JobExistsError,
     NotCancellableError,
@@ -20,8 +19,11 @@ from shared.domain.errors import (
 from shared.domain.jobs import JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.domain.query import JobQuery
-from shared.services import execute, intake, manage, sweep, validate
+from shared.domain.sessions import SessionStatus
+from shared.domain.storage import sha256
+from shared.services import execute, intake, manage, sessions, sweep, validate
 from shared.services.pipeline import Pipeline
+from shared.services.sessions import SessionRequest
 from shared.services.submit import JobSubmission, submit_job
 from tests.fakes import BASE, FakeArtifacts, FakeBackend, FakeClock, FakeSender, make_pipeline
 
@@ -144,26 +146,59 @@ def test_bad_requests_are_refused_before_anything_is_written(
     assert sent(p).sent == []
 
 
-def test_invalid_program_is_refused_with_line_and_column() -> None:
+def test_an_invalid_program_makes_a_job_failed_at_once_with_line_and_column_and_queues_nothing() -> None:
+    """As on Azure, the job is accepted and fails; its errorData points at the defect as `jobs:validate` does."""
     p = make_pipeline()
     upload(p, "j1", QASM_BAD)
-    with pytest.raises(InvalidProgramError) as caught:
-        submit_job(p, "j1", submission(inputDataFormat="openqasm.v2"), cause="test")
-    first = caught.value.diagnostics[0]
-    assert (first.line, first.column) == (4, 7)
-    assert p.jobs.get("j1") is None
+    request = submission(inputDataFormat="openqasm.v2")
+    created = submit_job(p, "j1", request, cause="test")
+    job = created.job
+    assert created.created and job.status is JobStatus.FAILED
+    assert [h.status for h in job.history] == [JobStatus.WAITING, JobStatus.FAILED]
+    error = job.details.error_data
+    assert error is not None and error.code == "InvalidProgram"
+    assert error.details[0].target == "line 4, column 7" and "line 4, column 7" in error.message
+    assert job.input_sha256 == sha256(QASM_BAD)
+    assert job.details.input_params["shots"] == 100 and job.details.output_data_format == "ionq.quantum-results.v1"
+    assert sent(p).sent == [] and p.jobs.get("j1") == job
+    replay = submit_job(p, "j1", request, cause="test")
+    assert (replay.created, replay.job) == (False, job)
+    assert sent(p).sent == [], "a replay of a Failed job queues nothing either"
 
 
-def test_oversize_input_and_too_many_qubits_are_refused() -> None:
+def test_an_invalid_program_in_a_session_fails_the_session_under_abort() -> None:
+    p = make_pipeline()
+    sessions.open_session(p, "s1", SessionRequest.model_validate({"providerId": "ionq", "target": "ionq.simulator"}))
+    upload(p, "j1", QASM_BAD)
+    submit_job(p, "j1", submission(inputDataFormat="openqasm.v2", sessionId="s1"), cause="test")
+    assert sessions.get_session(p, "s1").status is SessionStatus.FAILED
+
+
+def test_oversize_input_is_refused_and_too_many_qubits_fail_the_job() -> None:
     p = make_pipeline(max_input_bytes=10)
     upload(p, "j1")
     with pytest.raises(InputTooLargeError):
         submit_job(p, "j1", submission(), cause="test")
+    assert p.jobs.get("j1") is None
     p = make_pipeline()
     wide = json.dumps({"qubits": 40, "circuit": [{"gate": "h", "targets": [39]}]}).encode()
     upload(p, "j1", wide)
-    with pytest.raises(UnsupportedProgramError, match="40 qubits"):
-        submit_job(p, "j1", submission(), cause="test")
+    job = submit_job(p, "j1", submission(), cause="test").job
+    assert job.status is JobStatus.FAILED and job.details.error_data is not None
+    assert job.details.error_data.code == "UnsupportedProgram" and "40 qubits" in job.details.error_data.message
+    assert sent(p).sent == []
+
+
+def test_without_an_input_data_uri_the_input_is_the_jobs_own_input_data_blob() -> None:
+    p = make_pipeline()
+    upload(p, "j1")
+    request = submission().model_copy(update={"input_data_uri": None})
+    created = submit_job(p, "j1", request, cause="test").job
+    assert created.status is JobStatus.WAITING and created.details.input_data_uri == f"{BASE}/job-j1/inputData"
+    assert not submit_job(p, "j1", request, cause="test").created, "a replay without it is the same request"
+    upload(p, "j2", b"")
+    missing = submit_job(p, "j2", submission("j2").model_copy(update={"input_data_uri": None}), cause="test")
+    assert missing.job.status is JobStatus.FAILED, "the default blob is read and checked like a named one"
 
 
 def test_a_waiting_job_cancelled_never_runs() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.errors import InvalidProgramError, InvalidRequestError, SessionClosedError, SessionExistsError
 from shared.domain.jobs import JobStatus
-from shared.domain.query import JobQuery
+from shared.domain.query import JobQuery, OrderBy, QueryField
 from shared.domain.sessions import SessionStatus
 from shared.services import manage, sessions, sweep
 from shared.services.pipeline import Pipeline
@@ -47,7 +47,7 @@ def test_a_session_runs_its_jobs_and_succeeds_when_closed_after_them() -> None:
     submit_in(p, "s1", "j2")
     assert status(p) is SessionStatus.EXECUTING
     drain(p, FakeBackend())
-    assert status(p) is SessionStatus.WAITING, "open, and no job running"
+    assert status(p) is SessionStatus.EXECUTING, "open, and its jobs ended: Executing until closed, as on Azure"
     closed = sessions.close_session(p, "s1")
     assert closed.status is SessionStatus.SUCCEEDED
     assert closed.details.end_execution_time is not None and closed.details.begin_execution_time is not None
@@ -116,7 +116,7 @@ def test_an_idle_session_times_out_after_ten_minutes_and_takes_no_more_jobs() ->
     drain(p, FakeBackend())
     clock(p).advance(9 * 60)
     assert sweep.sweep_stuck_jobs(p).sessions_ended == 0
-    assert status(p) is SessionStatus.WAITING
+    assert status(p) is SessionStatus.EXECUTING
     clock(p).advance(61)
     assert sweep.sweep_stuck_jobs(p).sessions_ended == 1
     ended = sessions.get_session(p, "s1")
@@ -157,10 +157,12 @@ def test_top_level_items_are_sessions_and_the_jobs_outside_them_in_one_order() -
     upload(p, "lone2")
     submit_job(p, "lone2", submission("lone2"), cause="test")
     page = sessions.top_level_items(p, JobQuery())
-    assert [(i.item_type, i.id) for i in page.items] == [("Job", "lone2"), ("Session", "s1"), ("Job", "lone1")]
+    assert [(i.item_type, i.id) for i in page.items] == [("Job", "lone1"), ("Session", "s1"), ("Job", "lone2")]
     first = sessions.top_level_items(p, JobQuery(top=2))
     second = sessions.top_level_items(p, JobQuery(skip=2, top=2))
-    assert [i.id for i in first.items] == ["lone2", "s1"] and first.next_skip == 2
-    assert [i.id for i in second.items] == ["lone1"] and second.next_skip is None
+    assert [i.id for i in first.items] == ["lone1", "s1"] and first.next_skip == 2
+    assert [i.id for i in second.items] == ["lone2"] and second.next_skip is None
+    newest = sessions.top_level_items(p, JobQuery(orderby=OrderBy(QueryField.CREATION_TIME, descending=True)))
+    assert [i.id for i in newest.items] == ["lone2", "s1", "lone1"]
     assert [s.id for s in sessions.list_sessions(p, JobQuery()).sessions] == ["s1"]
-    assert manage.list_jobs(p, JobQuery()).jobs[0].id == "lone2"
+    assert [j.id for j in manage.list_jobs(p, JobQuery()).jobs] == ["lone1", "inside", "lone2"], "oldest first"
