@@ -250,7 +250,11 @@ class _Builder:
         name = str(gate.name)  # type: ignore[attr-defined]
         spec = GATES.get(name)
         if spec is None:
-            return f"unknown gate {name}; known gates: {', '.join(GATES)}"
+            # In the words the QVM uses for it, which clients of rigetti.sim.qvm match on.
+            return (
+                f"unknown gate {name}: the program could not be executed because the operator {name} is not known "
+                f"(known gates: {', '.join(GATES)})"
+            )
         modifiers = [str(m) for m in gate.modifiers]  # type: ignore[attr-defined]
         if "Forked" in modifiers:
             return "FORKED is not supported"

@@ -77,3 +77,14 @@ def test_a_qsharp_program_runs_on_the_h2_syntax_checker_as_qir(workspace: Worksp
     assert job.details.input_data_format == "qir.v1"
     assert "shots" not in job.details.input_params, "no shots sent, none written in"
     assert job.get_results_shots() == [[0, 0, 0]], "one shot, the syntax checker's QIR default, all zeros"
+
+
+def test_a_quil_program_with_an_unknown_operator_fails_as_the_qvm_says(workspace: Workspace) -> None:
+    """The job is accepted and ends Failed; get_results raises with the QVM's own words, as SDK code expects."""
+    from azure.quantum.target.rigetti import Rigetti
+
+    job = Rigetti(workspace=workspace, name="rigetti.sim.qvm").submit("a\nDECLARE ro BIT[1]\nX 0\nMEASURE 0 ro[0]\n")
+    job.wait_until_completed(timeout_secs=TIMEOUT)
+    assert job.details.status == "Failed"
+    with pytest.raises(RuntimeError, match="could not be executed because the operator a is not known"):
+        job.get_results()
