@@ -101,12 +101,6 @@ class BlobArtifactStore:
     def retain(self, container: str, blob: str, data: bytes, content_type: str) -> None:
         """Nothing to do: Blob storage keeps what it acknowledged."""
 
-    def exists(self, container: str, blob: str) -> bool:
-        try:
-            return bool(self._client.get_blob_client(container, blob).exists())
-        except AzureError as error:
-            raise DependencyError(f"Blob storage failed checking {container}/{blob}: {error}") from error
-
     def delete_container(self, container: str) -> None:
         self._known.discard(container)
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from shared.adapters.blob_artifacts import BlobArtifactStore
 from shared.adapters.sqlite_db import SqliteDatabase
-from shared.domain.errors import InputNotFoundError, InputTooLargeError
+from shared.domain.errors import DependencyError, InputNotFoundError, InputTooLargeError
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class JournaledArtifactStore:
     def get(self, container: str, blob: str, *, max_bytes: int) -> bytes:
         try:
             return self.storage.get(container, blob, max_bytes=max_bytes)
-        except InputNotFoundError:
+        except (InputNotFoundError, DependencyError):  # lost, or half-remembered (see `restore`)
             row = self._db.run(
                 "SELECT data, content_type FROM blobs WHERE container = ? AND blob = ?", (container, blob)
             ).fetchone()
@@ -107,11 +107,13 @@ class JournaledArtifactStore:
         return self.storage.sas_token(container, blob, permissions, ttl)
 
     def restore(self) -> int:
-        """Put back every journaled blob storage does not hold; returns how many. Run before any trigger."""
+        """Put back every journaled blob storage does not hold as it was written; returns how many. Run
+        before any trigger. Each is read back, not only looked up: Azurite saves its blob and its extent
+        metadata apart, so after a kill it may list a blob whose content it can no longer serve (a 500)."""
         rows = self._db.run("SELECT container, blob, data, content_type FROM blobs").fetchall()
         restored = 0
         for container, blob, data, content_type in rows:
-            if not self.storage.exists(container, blob):
+            if not self._holds(container, blob, bytes(data)):
                 self._store(container, blob, bytes(data), content_type)
                 restored += 1
         if restored:
@@ -120,6 +122,12 @@ class JournaledArtifactStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def _holds(self, container: str, blob: str, data: bytes) -> bool:
+        try:
+            return self.storage.get(container, blob, max_bytes=len(data)) == data
+        except (InputNotFoundError, InputTooLargeError, DependencyError):
+            return False
 
     def _store(self, container: str, blob: str, data: bytes, content_type: str) -> None:
         """Write a journaled blob to storage again; it settles anew from now."""

@@ -13,7 +13,7 @@ import pytest
 from shared.adapters.blob_artifacts import BlobArtifactStore
 from shared.adapters.blob_journal import SETTLE_SECONDS, JournaledArtifactStore
 from shared.config import Settings
-from shared.domain.errors import InputNotFoundError
+from shared.domain.errors import DependencyError, InputNotFoundError
 from shared.localhost.azurite import start_azurite
 from tests.servers import ROOT, free_port
 
@@ -53,7 +53,7 @@ def test_a_hard_kill_loses_acknowledged_blobs_without_the_journal(azurite: Azuri
     assert blobs.put("job-bare", "rawOutputData", b"{}", "application/json")
     azurite.kill()
     blobs = azurite.start()
-    assert not blobs.exists("job-bare", "rawOutputData")
+    assert not blobs.client.get_blob_client("job-bare", "rawOutputData").exists()
 
 
 def test_restore_puts_back_what_a_hard_kill_lost(azurite: Azurite, tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_a_read_of_a_lost_blob_is_answered_from_the_journal(azurite: Azurite, tm
     azurite.kill()
     journal = JournaledArtifactStore(azurite.start(), tmp_path / "journal.sqlite3")
     assert journal.get("job-b", "translatedInput", max_bytes=100) == b"program"
-    assert journal.storage.exists("job-b", "translatedInput"), "and the blob is back in storage"
+    assert journal.storage.client.get_blob_client("job-b", "translatedInput").exists(), "and the blob is back"
     with pytest.raises(InputNotFoundError):
         journal.get("job-b", "never-written", max_bytes=100)
 
@@ -96,3 +96,26 @@ def test_a_kept_blob_is_not_replaced_by_a_later_write_and_settled_entries_go(azu
     azurite.kill()
     journal = JournaledArtifactStore(azurite.start(), tmp_path / "journal.sqlite3", clock=lambda: now[0])
     assert journal.restore() == 1, "only the unsettled entry is journaled still"
+
+
+def test_a_blob_storage_lists_but_cannot_serve_is_restored(
+    azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a kill Azurite may keep a blob's entry but not its content (its two metadata stores are saved
+    apart) and answer 500 on a read: restore reads each journaled blob back, and a read falls back too."""
+    journal = JournaledArtifactStore(azurite.start(), tmp_path / "journal.sqlite3")
+    journal.ensure_container("job-d")
+    journal.put("job-d", "rawOutputData", b"{}", "application/json")
+    real_get = journal.storage.get
+    broken = {("job-d", "rawOutputData")}
+
+    def half_remembered(container: str, blob: str, *, max_bytes: int) -> bytes:
+        if (container, blob) in broken:
+            broken.discard((container, blob))
+            raise DependencyError("Blob storage failed reading: Internal Server Error")
+        return real_get(container, blob, max_bytes=max_bytes)
+
+    monkeypatch.setattr(journal.storage, "get", half_remembered)
+    assert journal.restore() == 1, "unreadable counts as lost"
+    broken.add(("job-d", "rawOutputData"))
+    assert journal.get("job-d", "rawOutputData", max_bytes=100) == b"{}"
