@@ -148,6 +148,16 @@ def translate_microsoft_qc(msg: func.ServiceBusMessage) -> None:
     _translate(msg)
 
 
+@_provider_queue("microsoft.test.firstparty")
+def translate_microsoft_test_firstparty(msg: func.ServiceBusMessage) -> None:
+    _translate(msg)
+
+
+@_provider_queue("pasqal")
+def translate_pasqal(msg: func.ServiceBusMessage) -> None:
+    _translate(msg)
+
+
 @app.function_name("run_simulator")
 @app.service_bus_queue_trigger(arg_name="msg", queue_name=SIMULATOR_QUEUE, connection="ServiceBusConnection")
 def run_simulator(msg: func.ServiceBusMessage) -> None:

@@ -77,6 +77,8 @@ var providerIds = [
   'quantinuum'
   'rigetti'
   'microsoft-qc'
+  'microsoft.test.firstparty'
+  'pasqal'
 ]
 
 var functionAppName = '${abbrs.functionApp}${resourceToken}'

@@ -144,7 +144,7 @@ def submit(
     job_id = str(uuid.uuid4())
     request = {
         "name": job_name or job_input_file.stem,
-        "providerId": inputs.provider_of(target_id),
+        "providerId": inputs.provider_of(target_id, client.providers()),
         "target": target_id,
         "inputDataFormat": data_format,
         "inputParams": params,
@@ -228,7 +228,7 @@ def cancel(workspace: WorkspaceOptions, job_id: JobId, output: OutputFormat = Ou
 @target_app.command("list")
 @workspace_command
 def list_targets(workspace: WorkspaceOptions, output: OutputFormat = Output.TABLE) -> None:
-    """List the providers' targets: availability, qubits, accepted input formats."""
+    """List the providers' targets: availability, qubits, accepted input formats, and which are local emulations."""
     render.targets(workspace.client().providers(), output)
 
 

@@ -18,8 +18,13 @@ _CONTENT_TYPES = {
 }
 
 
-def provider_of(target_id: str) -> str:
-    """The provider is the part of the target id before its first dot: `ionq.simulator` → `ionq`."""
+def provider_of(target_id: str, providers: Sequence[dict[str, Any]]) -> str:
+    """The provider that lists the target in the service's providerStatus (`echo-output` is
+    `microsoft.test.firstparty`'s); a target no provider lists is taken as named by the part before its first
+    dot (`ionq.simulator` → `ionq`), and the service says what it knows."""
+    for provider in providers:
+        if any(str(target.get("id", "")).lower() == target_id.lower() for target in provider.get("targets") or []):
+            return str(provider["id"])
     return target_id.split(".", 1)[0].lower()
 
 

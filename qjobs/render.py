@@ -22,7 +22,7 @@ from rich.text import Text
 Json = dict[str, Any]
 
 JOB_COLUMNS = ("Name", "Id", "Status", "Target", "Submission time", "Completion time")
-TARGET_COLUMNS = ("Provider", "Target", "Availability", "Qubits", "Input formats")
+TARGET_COLUMNS = ("Provider", "Target", "Availability", "Qubits", "Input formats", "Emulation")
 BAR_WIDTH = 40
 _AS_WIDE_AS_NEEDED = 100_000  # tables are never cropped or wrapped to the terminal, as az prints them
 _ONE_LINE = str.maketrans("\t\r\n", "   ")  # a cell never breaks a row
@@ -59,6 +59,7 @@ def targets(providers: Sequence[Json], output: Output) -> None:
             str(target.get("currentAvailability", "")),
             str(target.get("numQubits", "")),
             ", ".join((target.get("metadata") or {}).get("inputFormats") or []),
+            str((target.get("metadata") or {}).get("emulation") or "no"),
         ]
         for provider in providers
         for target in provider.get("targets") or []

@@ -32,6 +32,7 @@ from shared.adapters.sqlite_sessions import SqliteSessionStore
 from shared.adapters.webhooks import WebhookDispatcher
 from shared.api.auth import EntraTokens
 from shared.api.http import ApiContext
+from shared.api.local_identity import LocalIdentity
 from shared.config import Settings, get_settings
 from shared.domain.catalog import load_catalog
 from shared.ports import ArtifactStore, EventPublisher, JobStore, MessageSender, ProviderBackend, SessionStore
@@ -201,8 +202,16 @@ def simulators() -> PooledSimulators:
 
 
 @cache
+def local_identity() -> LocalIdentity:
+    """The local host's managed identity (LOCAL_HTTPS), whose key is kept under the state folder."""
+    return LocalIdentity.load(settings())
+
+
+@cache
 def api_context() -> ApiContext:
     s = settings()
+    if s.local_https:  # the local host's own tokens, in exchange for the key (shared/localhost/cloud.py)
+        return ApiContext(pipeline(), s, tokens=local_identity().tokens())
     return ApiContext(pipeline(), s, tokens=EntraTokens(s) if s.entra_tenant_id else None)
 
 
@@ -216,6 +225,7 @@ def _drop_built() -> None:
         webhooks,
         pipeline,
         simulators,
+        local_identity,
         api_context,
     ):
         built.cache_clear()

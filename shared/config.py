@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     queue_workers: int = Field(4, alias="LOCAL_QUEUE_WORKERS", json_schema_extra=LOCAL, ge=1, le=64)
     blob_poll_seconds: float = Field(1.0, alias="LOCAL_BLOB_POLL_SECONDS", json_schema_extra=LOCAL, gt=0)
     disabled_functions: str = Field("", alias="LOCAL_DISABLED_FUNCTIONS", json_schema_extra=LOCAL)
+    # The API over https (a certificate made under the state folder), a managed identity that exchanges the API
+    # key for bearer tokens, and the management reads of a custom cloud: what `az login --identity` and
+    # `az quantum` need (shared/localhost/cloud.py).
+    local_https: bool = Field(False, alias="LOCAL_HTTPS", json_schema_extra=LOCAL)
 
     # Pipeline behaviour.
     programs_container: str = Field("programs", alias="PROGRAMS_CONTAINER")
@@ -59,8 +63,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1)
     inline_message_bytes: int = Field(96 * 1024, alias="INLINE_MESSAGE_BYTES", ge=0, le=160 * 1024)
     # SAS URLs given to clients: long enough for an upload and a download (the SDK renews one within 5 minutes
-    # of its expiry), short enough that a leaked one soon stops working.
-    sas_ttl_minutes: int = Field(15, alias="SAS_TTL_MINUTES", ge=6, le=24 * 60)
+    # of its expiry), short enough that a leaked one soon stops working. Fractions are for tests of expiry: below
+    # 6 the SDK takes a fresh SAS for every upload.
+    sas_ttl_minutes: float = Field(15, alias="SAS_TTL_MINUTES", gt=0, le=24 * 60)
 
     # Simulations run in a pool of worker processes, apart from the API. A run past the timeout is stopped
     # and its job fails; the memory is what a run may allocate beyond a warmed-up worker's own.
@@ -110,7 +115,7 @@ class Settings(BaseSettings):
     def api_base_url(self) -> str:
         if self.website_hostname:
             return f"https://{self.website_hostname}/api/"
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{'https' if self.local_https else 'http'}://127.0.0.1:{self.port}/api/"
 
     def webhook_urls(self) -> tuple[str, ...]:
         return tuple(url.strip() for url in self.event_webhooks.split(",") if url.strip())

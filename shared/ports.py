@@ -9,6 +9,7 @@ from typing import Protocol
 
 from pydantic import JsonValue
 
+from shared.domain.analog import AnalogProgram
 from shared.domain.catalog import Route, TargetSpec
 from shared.domain.errors import Diagnostic
 from shared.domain.events import JobEvent
@@ -38,14 +39,18 @@ class JobStore(Protocol):
     def delete(self, job_id: str) -> bool: ...
 
     def query(self, query: JobQuery) -> list[Job]:
-        """One page: at most `query.top` jobs after skipping `query.skip`, in `query.orderby` order."""
+        """One page: at most `query.top` jobs past `query.after` (by key, through an index) after skipping
+        `query.skip`, in `query.orderby` order, ties broken by creation time then id (`sort_key`)."""
         ...
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
         """Jobs in `status` whose last update is before `before`, oldest first."""
         ...
 
-    def count_created_since(self, provider_id: str, since: datetime) -> int: ...
+    def count_created(self, provider_id: str, period: str) -> int:
+        """Jobs for the provider created in a quota period (`QuotaSpec.period_key`): a counter the store keeps
+        with every insert and delete (`quota_periods`), so that this is one read however many jobs there are."""
+        ...
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
         """Jobs with status changes whose events are not yet published, last updated in [since, before)."""
@@ -144,6 +149,8 @@ class ProgramInfo:
     clifford: bool = field(default=False, compare=False)
     # The QIR profile the program needs: "adaptive" when it reads results back or branches on them.
     profile: str = field(default="base", compare=False)
+    # A neutral-atom program's atoms and pulses, for a target to check against its device (`domain.analog`).
+    analog: AnalogProgram | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

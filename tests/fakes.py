@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import unquote
 
 from pydantic import JsonValue
 
-from shared.domain.catalog import Route, TargetSpec, load_catalog
+from shared.domain.catalog import Route, TargetSpec, load_catalog, quota_periods
 from shared.domain.errors import (
     DependencyError,
     InputNotFoundError,
@@ -20,16 +21,17 @@ from shared.domain.errors import (
     StaleWriteError,
 )
 from shared.domain.events import JobEvent
-from shared.domain.jobs import Job, JobStatus
+from shared.domain.jobs import Job, JobDetails, JobStatus
 from shared.domain.messages import Message
-from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
-from shared.domain.sessions import Session
+from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith, sort_key
+from shared.domain.sessions import Session, SessionDetails
 from shared.ports import ProviderOutput
 from shared.programs.translate import QiskitPrograms
 from shared.services.notify import PublishingJobStore
 from shared.services.pipeline import Limits, Pipeline
 
 BASE = "http://blobs.test/acct"
+T = TypeVar("T")
 
 
 class FakeClock:
@@ -69,6 +71,24 @@ def matches(expr: Expr, item: Mapping[str, object]) -> bool:
     return all(results) if isinstance(expr, AllOf) else any(results)
 
 
+def listed(items: list[T], query: JobQuery, details: Callable[[T], JobDetails | SessionDetails]) -> list[T]:
+    """One page of `items` as the stores answer `query`: filtered, in its order (`sort_key`), past its continuation."""
+    field, descending = query.orderby.field, query.orderby.descending
+
+    def key(item: T) -> tuple[str, datetime, str]:
+        return sort_key(details(item), field).ordered()
+
+    found = sorted(
+        (i for i in items if query.filter is None or matches(query.filter, details(i).to_wire())),
+        key=key,
+        reverse=descending,
+    )
+    if query.after is not None:
+        after = query.after.key.ordered()
+        found = [i for i in found if (key(i) < after if descending else key(i) > after)]
+    return found[query.skip : query.skip + query.top]
+
+
 class FakeJobStore:
     def __init__(self) -> None:
         self.docs: dict[str, Job] = {}
@@ -97,20 +117,17 @@ class FakeJobStore:
         return self.docs.pop(job_id, None) is not None
 
     def query(self, query: JobQuery) -> list[Job]:
-        # Ordered by creation time whatever the field asked for, in the direction asked (oldest first by default).
-        jobs = sorted(
-            self.docs.values(), key=lambda j: (j.details.creation_time, j.id), reverse=query.orderby.descending
-        )
-        jobs = [j for j in jobs if not (query.top_level and j.details.session_id)]
-        jobs = [j for j in jobs if query.filter is None or matches(query.filter, j.details.to_wire())]
-        return jobs[query.skip : query.skip + query.top]
+        jobs = [j for j in self.docs.values() if not (query.top_level and j.details.session_id)]
+        return listed(jobs, query, lambda j: j.details)
 
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
         return [j for j in self.docs.values() if j.status is status and j.details.last_updated_time < before][:limit]
 
-    def count_created_since(self, provider_id: str, since: datetime) -> int:
+    def count_created(self, provider_id: str, period: str) -> int:
         return sum(
-            1 for j in self.docs.values() if j.details.provider_id == provider_id and j.details.creation_time >= since
+            1
+            for j in self.docs.values()
+            if j.details.provider_id == provider_id and period in quota_periods(j.details.creation_time)
         )
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
@@ -144,11 +161,7 @@ class FakeSessionStore:
         return self._tag(session)
 
     def query(self, query: JobQuery) -> list[Session]:
-        found = sorted(
-            self.docs.values(), key=lambda s: (s.details.creation_time, s.id), reverse=query.orderby.descending
-        )
-        found = [s for s in found if query.filter is None or matches(query.filter, s.details.to_wire())]
-        return found[query.skip : query.skip + query.top]
+        return listed(list(self.docs.values()), query, lambda s: s.details)
 
     def idle(self, before: datetime, limit: int) -> list[Session]:
         return [s for s in self.docs.values() if not s.is_final and s.last_activity < before][:limit]

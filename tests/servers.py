@@ -95,7 +95,8 @@ class LocalHostProcess:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        scheme = "https" if self.settings.get("LOCAL_HTTPS") == "true" else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/api/"
 
     @property
     def workspace_url(self) -> str:

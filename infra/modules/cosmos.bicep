@@ -30,6 +30,11 @@ param zoneRedundant bool = false
 ])
 param backup string = 'Periodic'
 
+// What each container indexes (opt-in: only the paths the job and session stores filter and order on) and one
+// composite index per list order the stores' queries use (shared/adapters/cosmos_documents.py, `page`):
+// (workspace, [field,] creationStamp, id), each also serving the fully reversed (descending) order.
+var indexingPolicy = loadJsonContent('cosmos-indexing.json')
+
 var periodicBackup = {
   type: 'Periodic'
   periodicModeProperties: {
@@ -98,6 +103,7 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
           ]
           kind: 'Hash'
         }
+        indexingPolicy: indexingPolicy
       }
     }
   }

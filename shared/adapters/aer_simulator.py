@@ -107,12 +107,13 @@ class AerSimulator:
         seed: int | None = None,
         max_values: int | None = None,
         substitutions: object = None,
+        noise: NoiseSpec | None = None,
     ) -> dict[str, list[list[int]]]:
         """`rigetti.quil-results.v1`: for each declared BIT/OCTET region, one list of values per shot, index order.
 
         With `substitutions` (inputParams.substitutions, checked by `quil.memory_sets`), the program runs
         `shots` times per set of memory values, the sets in order; `max_values` bounds all the runs' values,
-        as for `honeywell_shots`.
+        and `noise` applies, as for `honeywell_shots`.
         """
         text = decode_text(quil, QUIL_PROGRAM)
         runs = memory_sets(text, substitutions)
@@ -121,7 +122,7 @@ class AerSimulator:
             circuit = parse_quil(text, memory=memory)
             if max_values is not None:
                 check_shot_values(shots * len(runs), sum(register.size for register in circuit.cregs), max_values)
-            for region, labels in self._register_shots(circuit, shots, seed).items():
+            for region, labels in self._register_shots(circuit, shots, seed, noise).items():
                 output.setdefault(region, []).extend([int(bit) for bit in reversed(label)] for label in labels)
         return output
 

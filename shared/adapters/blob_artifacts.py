@@ -7,6 +7,8 @@ ID grants the identity for a few hours, so no account key exists anywhere (the a
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +30,7 @@ from shared.domain.errors import DependencyError, InputNotFoundError, InputTooLa
 # A user delegation key is asked for this long, and renewed when less than a SAS lifetime is left.
 DELEGATION_KEY_LIFETIME = timedelta(hours=24)
 MAX_DELEGATION_KEY_LIFETIME = timedelta(days=7)  # the longest Blob storage grants
+KNOWN_CONTAINERS = 4096  # containers remembered as existing; an older one is created again (a 409, ignored)
 
 
 def _transport() -> RequestsTransport:
@@ -43,7 +46,9 @@ class BlobArtifactStore:
         self._key: str | None = getattr(client.credential, "account_key", None)
         self._delegation: UserDelegationKey | None = None
         self._delegation_expiry = datetime.min.replace(tzinfo=UTC)
-        self._known: set[str] = set()
+        # Containers created lately, newest last: a job's own is made at sasUri and named again at submit.
+        self._known: OrderedDict[str, None] = OrderedDict()
+        self._known_lock = threading.Lock()
 
     @classmethod
     def from_connection_string(cls, connection_string: str) -> BlobArtifactStore:
@@ -58,15 +63,20 @@ class BlobArtifactStore:
         return self._client
 
     def ensure_container(self, container: str) -> None:
-        if container in self._known:
-            return
+        with self._known_lock:
+            if container in self._known:
+                self._known.move_to_end(container)
+                return
         try:
             self._client.create_container(container)
         except ResourceExistsError:
             pass
         except AzureError as error:
             raise DependencyError(f"Blob storage failed creating container '{container}': {error}") from error
-        self._known.add(container)
+        with self._known_lock:
+            self._known[container] = None
+            if len(self._known) > KNOWN_CONTAINERS:
+                self._known.popitem(last=False)
 
     def put(self, container: str, blob: str, data: bytes, content_type: str, *, overwrite: bool = True) -> bool:
         client = self._client.get_blob_client(container, blob)
@@ -76,7 +86,7 @@ class BlobArtifactStore:
         except ResourceExistsError:
             return False
         except ResourceNotFoundError:
-            self._known.discard(container)
+            self._forget(container)
             self.ensure_container(container)
             return self.put(container, blob, data, content_type, overwrite=overwrite)
         except AzureError as error:
@@ -98,11 +108,15 @@ class BlobArtifactStore:
         except AzureError as error:
             raise DependencyError(f"Blob storage failed reading {container}/{blob}: {error}") from error
 
+    def _forget(self, container: str) -> None:
+        with self._known_lock:
+            self._known.pop(container, None)
+
     def retain(self, container: str, blob: str, data: bytes, content_type: str) -> None:
         """Nothing to do: Blob storage keeps what it acknowledged."""
 
     def delete_container(self, container: str) -> None:
-        self._known.discard(container)
+        self._forget(container)
         try:
             self._client.delete_container(container)
         except ResourceNotFoundError:

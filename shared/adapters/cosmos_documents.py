@@ -97,17 +97,59 @@ class CosmosDocuments:
             raise dependency_error(error) from error
         return True
 
+    def increment(self, item_id: str, path: str, by: int) -> bool:
+        """Add `by` to the number at `path` of an item, atomically on the server (a patch `incr`: concurrent
+        increments never lose one, and no etag round trip); False if there is no such item."""
+        try:
+            self._container.patch_item(item_id, item_id, patch_operations=[{"op": "incr", "path": path, "value": by}])
+        except CosmosResourceNotFoundError:
+            return False
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+        return True
+
+    def read_or_create(self, document: Document) -> Document:
+        """The item with the document's id: the stored one if there is one, else this one, created."""
+        try:
+            return self._container.create_item(document)
+        except CosmosResourceExistsError:
+            stored = self.read(document["id"])
+            if stored is None:  # deleted in between: nothing this store does, but not impossible
+                raise DependencyError(f"Cosmos DB item '{document['id']}' vanished while being read.") from None
+            return stored
+        except CosmosHttpResponseError as error:
+            raise dependency_error(error) from error
+
     def page(self, query: JobQuery, fields: Mapping[QueryField, str], condition: str | None = None) -> list[Document]:
-        """One page of the workspace's items matching the query's filter (and `condition`), in its order."""
+        """One page of the workspace's items matching the query's filter (and `condition`), in its order.
+
+        The order is the field, then creation stamp, then id (`sort_key`), after the workspace and, in creation
+        order, the filter's first equality (fixed values, so the same order): each such ORDER BY is a composite
+        index of the indexing policy (infra/modules/cosmos-indexing.json), which serves the filter and the order
+        and stops at TOP. A continuation is a condition past its key on the ordered paths.
+        """
         params: list[dict[str, Any]] = [{"name": "@workspace", "value": self.workspace}]
-        where = "c.workspace = @workspace"
+        where = ["c.workspace = @workspace"]
         if condition is not None:
-            where += f" AND {condition}"
+            where.append(condition)
         if query.filter is not None:
-            where += f" AND {compile_filter(query.filter, params, fields)}"
-        params.append({"name": "@first", "value": query.skip + query.top})
+            where.append(compile_filter(query.filter, params, fields))
+        field = query.orderby.field
+        ordered = [fields[QueryField.CREATION_TIME], "c.id"]
+        if field is not QueryField.CREATION_TIME:
+            ordered.insert(0, fields[field])
+        if query.after is not None:
+            key = query.after.key
+            values = [stamp(key.created), key.id] if len(ordered) == 2 else [key.value, stamp(key.created), key.id]
+            where.append(_past(list(zip(ordered, values, strict=True)), query.orderby.descending, params))
+        prefix = ["c.workspace"]
+        equal = _equality(query.filter) if field is QueryField.CREATION_TIME else None
+        if equal is not None:
+            prefix.append(fields[equal])
         direction = "DESC" if query.orderby.descending else "ASC"
-        sql = f"SELECT TOP @first * FROM c WHERE {where} ORDER BY {fields[query.orderby.field]} {direction}"  # noqa: S608 - fields come from a fixed table
+        order = ", ".join(f"{path} {direction}" for path in _through_id([*prefix, *ordered]))
+        params.append({"name": "@first", "value": query.skip + query.top})
+        sql = f"SELECT TOP @first * FROM c WHERE {' AND '.join(where)} ORDER BY {order}"  # noqa: S608 - fields come from a fixed table
         return self.rows(sql, params)[query.skip :]
 
     def rows(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
@@ -132,6 +174,37 @@ def compile_filter(expr: Expr, params: list[dict[str, Any]], fields: Mapping[Que
         return f"NOT ({compile_filter(expr.item, params, fields)})"
     joiner = " AND " if isinstance(expr, AllOf) else " OR "
     return "(" + joiner.join(compile_filter(item, params, fields) for item in expr.items) + ")"
+
+
+def _equality(expr: Expr | None) -> QueryField | None:
+    """The field of the filter's first top-level equality, other than on creation time, if it has one."""
+    items = expr.items if isinstance(expr, AllOf) else (expr,)
+    equalities = (i.field for i in items if isinstance(i, Compare) and i.op is Op.EQ)
+    return next((f for f in equalities if f is not QueryField.CREATION_TIME), None)
+
+
+def _through_id(paths: list[str]) -> list[str]:
+    """The ORDER BY paths up to the id, which is unique: nothing after it orders anything."""
+    return paths[: paths.index("c.id") + 1]
+
+
+def _past(keys: list[tuple[str, str | None]], descending: bool, params: list[dict[str, Any]]) -> str:
+    """The condition that an item comes after the key in the order: past it on the first path, or equal there
+    and past it on the second, and so on, written flat (one OR of ANDs). A None value is a null or undefined
+    field, which Cosmos DB orders before strings."""
+    same: list[str] = []
+    cases: list[str] = []
+    for path, value in keys:
+        if value is None:
+            beyond, equal = ("false" if descending else f"IS_STRING({path})"), f"NOT IS_STRING({path})"
+        else:
+            name = f"@p{len(params)}"
+            params.append({"name": name, "value": value})
+            beyond = f"({path} < {name} OR NOT IS_STRING({path}))" if descending else f"{path} > {name}"
+            equal = f"{path} = {name}"
+        cases.append(" AND ".join([*same, beyond]))
+        same.append(equal)
+    return "(" + " OR ".join(f"({case})" for case in cases) + ")"
 
 
 def dependency_error(error: CosmosHttpResponseError) -> DependencyError:

@@ -14,7 +14,7 @@ from shared.adapters.cosmos_documents import FIELDS, CosmosDocuments
 from shared.adapters.stamps import stamp
 from shared.domain.errors import SessionExistsError, SessionNotFoundError
 from shared.domain.query import JobQuery, QueryField
-from shared.domain.sessions import SESSION_FINAL, Session
+from shared.domain.sessions import Session
 
 # A session is its own session id.
 _FIELDS = {**FIELDS, QueryField.SESSION_ID: "c.id"}
@@ -56,7 +56,7 @@ class CosmosSessionStore:
             workspace=self._documents.workspace,
             creationStamp=stamp(session.details.creation_time),
             activityStamp=stamp(session.last_activity),
-            final=session.status in SESSION_FINAL,
+            final=session.is_final,
         )
         return document
 

@@ -203,8 +203,10 @@ class EmbeddedQueue:
         self._closed = False
         # Serialises this instance's writers without SQLite's sleeping busy handler.
         self._write_lock = threading.Lock()
-        # Per queue, how often this instance made messages visible; receivers wait for a change.
-        self._wake = threading.Condition()
+        # Per queue, how often this instance made messages visible; receivers wait for a change. A queue's
+        # receivers wait on its own condition, and each new message wakes one of them, not every receiver.
+        self._wake_lock = threading.Lock()
+        self._wakes: dict[str, threading.Condition] = {}
         self._changes: dict[str, int] = {}
         self._last_prune = float("-inf")
         with self._reading() as conn:
@@ -247,21 +249,22 @@ class EmbeddedQueue:
                 )
                 accepted += 1
         if accepted:
-            self._notify(queue)
+            self._notify(queue, accepted)
         return accepted
 
     def receive(self, queue: str, max_wait: float = 0.0) -> ReceivedMessage | None:
         """Peek-lock the oldest visible message, waiting up to max_wait seconds for one."""
         deadline = time.monotonic() + max_wait
         while True:
-            with self._wake:
+            wake = self._wake(queue)
+            with wake:
                 seen = self._changes.get(queue, 0)
             message = self._receive_now(queue)
             remaining = deadline - time.monotonic()
             if message is not None or remaining <= 0:
                 return message
-            with self._wake:
-                self._wake.wait_for(partial(self._changed, queue, seen), min(remaining, self._poll_interval))
+            with wake:
+                wake.wait_for(partial(self._changed, queue, seen), min(remaining, self._poll_interval))
 
     def complete(self, message: ReceivedMessage) -> None:
         """Delete a received message."""
@@ -323,10 +326,7 @@ class EmbeddedQueue:
                 "UPDATE messages SET locked_until = 0, lock_token = NULL WHERE lock_token IS NOT NULL"
             )
             count = len(exhausted) + released.rowcount
-        with self._wake:
-            for queue in self._changes:
-                self._changes[queue] += 1
-            self._wake.notify_all()
+        self._wake_all()
         return count
 
     def active_count(self, queue: str) -> int:
@@ -362,8 +362,7 @@ class EmbeddedQueue:
             connections = list(self._connections)
         for connection in connections:
             connection.conn.close()
-        with self._wake:
-            self._wake.notify_all()
+        self._wake_all()
 
     def _receive_now(self, queue: str) -> ReceivedMessage | None:
         with self._reading() as reader:  # a lock-free look first: idle polls take no write lock
@@ -404,10 +403,21 @@ class EmbeddedQueue:
         conn.execute("DELETE FROM duplicates WHERE first_sent_at <= ?", (now - self._duplicate_window,))
         self._last_prune = now
 
-    def _notify(self, queue: str) -> None:
-        with self._wake:
+    def _wake(self, queue: str) -> threading.Condition:
+        with self._wake_lock:
+            return self._wakes.setdefault(queue, threading.Condition(self._wake_lock))
+
+    def _notify(self, queue: str, messages: int = 1) -> None:
+        wake = self._wake(queue)
+        with wake:
             self._changes[queue] = self._changes.get(queue, 0) + 1
-            self._wake.notify_all()
+            wake.notify(messages)
+
+    def _wake_all(self) -> None:
+        with self._wake_lock:
+            for queue, wake in self._wakes.items():
+                self._changes[queue] = self._changes.get(queue, 0) + 1
+                wake.notify_all()
 
     def _changed(self, queue: str, seen: int) -> bool:
         return self._closed or self._changes.get(queue, 0) != seen

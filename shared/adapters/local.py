@@ -12,6 +12,7 @@ from pydantic import JsonValue
 from shared.adapters.aer_simulator import AerSimulator, check_shot_values, quantum_results
 from shared.adapters.embedded_queue import EmbeddedQueue, OutgoingMessage
 from shared.adapters.estimator import estimate
+from shared.adapters.pulser_emulator import pulser_counts, warm_up_program
 from shared.adapters.sandbox import Handler, RunLimits, WorkerPool
 from shared.domain.catalog import Route, TargetSpec, load_catalog
 from shared.domain.errors import UnsupportedFormatError
@@ -48,8 +49,9 @@ class LocalSimulators:
     """The providers' machines, on this one: qiskit-aer, producing each target's own output format.
 
     An exact target returns outcome probabilities (scaled to the shots for QIR); a noisy target runs
-    with its catalog noise, and its IonQ histogram holds measured frequencies. The target's output
-    limits (shots x bits, histogram entries) are checked once the program is parsed, before it runs.
+    with its catalog noise, and its IonQ histogram holds measured frequencies; an echo target returns its
+    input. The target's output limits (shots x bits, histogram entries) are checked once the program is
+    parsed, before it runs.
     This runs in the calling process: the service uses `PooledSimulators`.
     """
 
@@ -64,9 +66,13 @@ class LocalSimulators:
             ("noisy", "ionq.quantum-results.v1"): self._ionq_measured,
             ("noisy", "honeywell.quantum-results.v1"): self._honeywell,
             ("noisy", "microsoft.quantum-results.v2"): self._qir,
+            ("noisy", "rigetti.quil-results.v1"): self._rigetti,
             ("syntax-check", "honeywell.quantum-results.v1"): self._honeywell_syntax_check,
             ("syntax-check", "microsoft.quantum-results.v2"): self._qir_syntax_check,
             ("estimator", "microsoft.resource-estimates.v1"): self._estimate,
+            ("analog", "pasqal.pulser-results.v1"): self._pasqal,
+            ("echo", "microsoft.quantum-log.v1"): self._echo,
+            ("echo", "honeywell.qir.v1"): self._echo,
         }
 
     def run(
@@ -97,7 +103,11 @@ class LocalSimulators:
 
     def _rigetti(self, target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         output = self._simulator.rigetti_shots(
-            program, shots, max_values=target.max_shots_times_bits, substitutions=params.get("substitutions")
+            program,
+            shots,
+            max_values=target.max_shots_times_bits,
+            substitutions=params.get("substitutions"),
+            noise=target.noise,
         )
         return json.dumps(output).encode()
 
@@ -131,6 +141,17 @@ class LocalSimulators:
     def _estimate(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
         return estimate(parse_qir(program), params)
 
+    @staticmethod
+    def _pasqal(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
+        """Pasqal's bitstring counts from an emulation of the sequence, up to the register size it takes."""
+        max_atoms = target.max_qubits if target.analog is None else target.analog.max_emulated_atoms
+        return json.dumps(pulser_counts(program, shots, max_atoms)).encode()
+
+    @staticmethod
+    def _echo(target: TargetSpec, program: bytes, shots: int, params: Mapping[str, JsonValue]) -> bytes:
+        """Microsoft's echo test targets: the output is the (translated, so validated) input, as it is."""
+        return program
+
 
 class PooledSimulators:
     """The service's ProviderBackend: `LocalSimulators` in a pool of worker processes (`sandbox.WorkerPool`),
@@ -155,6 +176,7 @@ _WARM_UP = {  # Bell programs in each format a worker reads first: imports, back
     b'{"gate": "x", "controls": [0], "targets": [1]}]}',
     "honeywell.openqasm.v1": b'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
     b"h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n",
+    "pasqal.pulser.v1": warm_up_program(),  # one atom, one pulse: pulser and QuTiP load
 }
 
 

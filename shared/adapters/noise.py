@@ -6,7 +6,7 @@ The model is the simplest one the published figures define:
   one- and two-qubit gates, is followed by a depolarizing error whose average gate infidelity is the
   published one-qubit gate error; two-qubit gates likewise with the two-qubit gate error;
 - Z rotations (z, s, t, rz, p, ... and their inverses) and the identity carry no error: trapped-ion
-  machines apply them as frame changes, in software;
+  machines, and Rigetti's superconducting ones, apply them as frame changes, in software;
 - every measured bit is flipped with the published SPAM error, whatever its value.
 
 A depolarizing channel of strength λ on n qubits (d = 2**n) replaces the state by the maximally mixed
@@ -14,6 +14,10 @@ one with probability λ; its average gate infidelity is λ (d - 1) / d, so λ = 
 errors are Pauli errors, so qiskit-aer simulates a Clifford program (a GHZ state, say) with the
 stabilizer method; any other program costs one statevector simulation per shot, shared between shots
 that meet the same errors (Aer's shot branching).
+
+The gates are taken as the program writes them, not compiled to each machine's native gates, and every
+pair of qubits is coupled: the trapped-ion machines are all-to-all, while a lattice machine (Rigetti's)
+would route distant pairs through SWAPs, which the model leaves out (its catalog description says so).
 """
 
 from __future__ import annotations

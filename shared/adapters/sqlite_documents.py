@@ -98,17 +98,44 @@ class SqliteDocuments(Generic[D]):
     def delete(self, document_id: str) -> bool:
         return self.db.run(f"DELETE FROM {self.table} WHERE id = ?", (document_id,)).rowcount > 0  # noqa: S608 - fixed names
 
-    def page(self, query: JobQuery, columns: Mapping[QueryField, str], condition: str | None = None) -> list[D]:
-        """One page of the documents matching the query's filter (and `condition`), in its order."""
+    def page(
+        self,
+        query: JobQuery,
+        columns: Mapping[QueryField, str],
+        condition: str | None = None,
+        nullable: frozenset[QueryField] = frozenset(),
+    ) -> list[D]:
+        """One page of the documents matching the query's filter (and `condition`), in its order.
+
+        The order is the field's column, then creation time, then id (`sort_key`), and a continuation is a
+        row-value range on those: with an index on them (each store has one per orderable column) a page
+        costs its own rows, however deep. Only the page's row ids are ordered and counted off; the documents
+        are read for those alone. A `nullable` field's column is ordered as '' where it is NULL.
+        """
         params: list[object] = []
         conditions = [] if condition is None else [condition]
         if query.filter is not None:
             conditions.append(compile_filter(query.filter, params, columns))
+        field = query.orderby.field
+        created = columns[QueryField.CREATION_TIME]
+        keys = [created, "id"]
+        if field is not QueryField.CREATION_TIME:
+            keys.insert(0, f"ifnull({columns[field]}, '')" if field in nullable else columns[field])
+        if query.after is not None:
+            key = query.after.key
+            values = [stamp(key.created), key.id] if len(keys) == 2 else [key.value or "", stamp(key.created), key.id]
+            bound = "<" if query.orderby.descending else ">"
+            conditions.append(f"({', '.join(keys)}) {bound} ({', '.join('?' * len(keys))})")
+            params.extend(values)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         direction = "DESC" if query.orderby.descending else "ASC"
-        order = f"{columns[query.orderby.field]} {direction}, id {direction}"
+        order = ", ".join(f"{key} {direction}" for key in keys)
         params.extend((query.top, query.skip))
-        return self.select(f"SELECT doc, etag FROM {self.table} {where} ORDER BY {order} LIMIT ? OFFSET ?", params)  # noqa: S608 - fixed names
+        page = f"SELECT rowid FROM {self.table} {where} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608 - fixed names
+        return self.select(
+            f"SELECT doc, etag FROM {self.table} WHERE rowid IN ({page}) ORDER BY {order}",  # noqa: S608 - fixed names
+            params,
+        )
 
     def select(self, sql: str, params: Sequence[object]) -> list[D]:
         """The documents of the `(doc, etag)` rows a query selects."""
@@ -136,9 +163,31 @@ def compile_filter(expr: Expr, params: list[object], columns: Mapping[QueryField
         params.append(value)
         return f"{columns[expr.field]} {_OPS[expr.op]} ?"
     if isinstance(expr, StartsWith):
-        params.extend((len(expr.prefix), expr.prefix))
-        return f"substr({columns[expr.field]}, 1, ?) = ?"
+        # A range of the column, which its index serves: [prefix, the least string past every extension of it).
+        column = columns[expr.field]
+        params.append(expr.prefix)
+        end = _prefix_end(expr.prefix)
+        if end is None:
+            return f"{column} >= ?"
+        params.append(end)
+        return f"({column} >= ? AND {column} < ?)"
     if isinstance(expr, Not):
         return f"NOT ({compile_filter(expr.item, params, columns)})"
     joiner = " AND " if isinstance(expr, AllOf) else " OR "
     return "(" + joiner.join(compile_filter(item, params, columns) for item in expr.items) + ")"
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix` (None if there is none), in SQLite's
+    binary order of text, which for UTF-8 is code point order: `prefix` with its last character that can be
+    incremented, incremented, and what follows it dropped. Surrogates are not characters of stored text."""
+    for index in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[index]) + 1
+        if code <= _LAST_CODE_POINT:
+            return prefix[:index] + chr(_AFTER_SURROGATES if _SURROGATES[0] <= code <= _SURROGATES[1] else code)
+    return None
+
+
+_LAST_CODE_POINT = 0x10FFFF
+_SURROGATES = (0xD800, 0xDFFF)
+_AFTER_SURROGATES = 0xE000

@@ -10,7 +10,7 @@ from shared.adapters.sqlite_documents import COLUMNS, SqliteDocuments, detail_co
 from shared.adapters.stamps import stamp
 from shared.domain.errors import SessionExistsError, SessionNotFoundError
 from shared.domain.query import JobQuery, QueryField
-from shared.domain.sessions import SESSION_FINAL, Session
+from shared.domain.sessions import Session
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -60,6 +60,6 @@ class SqliteSessionStore:
 def _columns(session: Session) -> dict[str, object]:
     return {
         **detail_columns(session.details),
-        "final": int(session.status in SESSION_FINAL),
+        "final": int(session.is_final),
         "last_activity": stamp(session.last_activity),
     }

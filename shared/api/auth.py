@@ -7,6 +7,8 @@ as a contributor may do everything an API key may; one listed as a reader may lo
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import jwt
 
 from shared.config import Settings
@@ -19,17 +21,29 @@ class TokenRejectedError(AuthenticationError):
     code = "InvalidAuthenticationToken"
 
 
-class EntraTokens:
-    """Validates bearer tokens against one tenant; signing keys are fetched once and cached for an hour."""
+class SigningKeys(Protocol):
+    """Where the key that signed a token is found: the tenant's JWKS (PyJWKClient), or a key held here."""
 
-    def __init__(self, settings: Settings) -> None:
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
+
+
+class EntraTokens:
+    """Validates bearer tokens against one tenant; signing keys are fetched once and cached for an hour.
+
+    `keys` replaces the tenant's published keys, and `audience` the API's own (ENTRA_AUDIENCE), for the local
+    host's own tokens (shared/localhost/cloud.py).
+    """
+
+    def __init__(self, settings: Settings, keys: SigningKeys | None = None, audience: str | None = None) -> None:
         tenant = settings.entra_tenant_id or ""
         self._tenant = tenant
-        self._audience = settings.entra_audience
+        # A resource is named with or without its trailing slash, and a token carries it as it was asked for.
+        named = (audience or settings.entra_audience).rstrip("/")
+        self._audience = [named, f"{named}/"]
         # v1.0 and v2.0 tokens name the tenant's issuer differently; Azure Quantum's resource takes both.
         self._issuers = [f"https://sts.windows.net/{tenant}/", f"https://login.microsoftonline.com/{tenant}/v2.0"]
         jwks_uri = settings.entra_jwks_uri or f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
-        self._keys = jwt.PyJWKClient(jwks_uri, cache_keys=True, lifespan=3600, timeout=10)
+        self._keys = keys or jwt.PyJWKClient(jwks_uri, cache_keys=True, lifespan=3600, timeout=10)
         self._contributors = _names(settings.entra_contributors)
         self._readers = _names(settings.entra_readers)
 

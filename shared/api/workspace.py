@@ -20,7 +20,16 @@ from shared.api.responses import JobPatchResult, ProviderStatus, QuotaItem, Vali
 from shared.domain.errors import InvalidRequestError
 from shared.domain.ids import JobId
 from shared.domain.jobs import Job, JobStatus
-from shared.domain.query import MAX_PAGE, JobQuery, parse_filter, parse_int, parse_orderby
+from shared.domain.query import (
+    MAX_PAGE,
+    Continuation,
+    JobQuery,
+    continuation_token,
+    parse_continuation,
+    parse_filter,
+    parse_int,
+    parse_orderby,
+)
 from shared.services import manage, sessions, validate
 from shared.services import quotas as quotas_service
 from shared.services.pipeline import Pipeline
@@ -65,23 +74,35 @@ def _job(p: Pipeline, job: Job) -> dict[str, JsonValue]:
 
 
 def _list_query(req: func.HttpRequest) -> JobQuery:
+    """The list request; with a continuationToken (a nextLink's), the page starts where the token says and
+    `skip`, which the nextLink carries as the page's position, is not counted off again."""
     params = req.params
+    orderby = parse_orderby(params.get("orderby"))
+    skip = parse_int(params.get("skip"), name="skip", default=0, low=0, high=10**9)
+    after = parse_continuation(params.get("continuationToken"), orderby)
     return JobQuery(
         filter=parse_filter(params.get("filter")),
-        orderby=parse_orderby(params.get("orderby")),
-        skip=parse_int(params.get("skip"), name="skip", default=0, low=0, high=10**9),
+        orderby=orderby,
+        skip=skip if after is None else 0,
         top=parse_int(params.get("top"), name="top", default=MAX_PAGE, low=1, high=10**6),
+        after=after,
     )
 
 
 def _page(
-    req: func.HttpRequest, ctx: ApiContext, query: JobQuery, value: list[JsonValue], next_skip: int | None
+    req: func.HttpRequest, ctx: ApiContext, query: JobQuery, value: list[JsonValue], after: Continuation | None
 ) -> func.HttpResponse:
-    """One page of a list, with an absolute nextLink, at the configured base URL, while more remain."""
+    """One page of a list, with an absolute nextLink, at the configured base URL, while more remain.
+
+    The nextLink continues after this page's last item (keyset paging: a page deep in the list costs what the
+    first does) and states the next page's position as `skip`, for clients that count pages.
+    """
     next_link = None
-    if next_skip is not None:
+    if after is not None:
         keep = {k: v for k in ("filter", "orderby") if (v := req.params.get(k))}
-        next_link = absolute_link(req, ctx.settings.api_base_url, {**keep, "skip": next_skip, "top": query.top})
+        token = continuation_token(after, query.orderby)
+        link = {**keep, "skip": after.position, "top": query.top, "continuationToken": token}
+        next_link = absolute_link(req, ctx.settings.api_base_url, link)
     return json_response({"value": value, "nextLink": next_link})
 
 
@@ -91,7 +112,7 @@ def jobs_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
     """GET jobs."""
     query = _list_query(req)
     page = manage.list_jobs(ctx.pipeline, query)
-    return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next_skip)
+    return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next)
 
 
 @endpoint
@@ -100,7 +121,7 @@ def sessions_collection(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResp
     """GET sessions."""
     query = _list_query(req)
     page = sessions.list_sessions(ctx.pipeline, query)
-    return _page(req, ctx, query, [s.details.to_wire() for s in page.sessions], page.next_skip)
+    return _page(req, ctx, query, [s.details.to_wire() for s in page.sessions], page.next)
 
 
 def _get_session(req: func.HttpRequest, ctx: ApiContext, session_id: str) -> func.HttpResponse:
@@ -139,7 +160,7 @@ def session_jobs(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse:
     listed = _list_query(req)
     query = sessions.session_jobs(ctx.pipeline, _route_id(req.route_params.get("sessionId", ""), "sessionId"), listed)
     page = manage.list_jobs(ctx.pipeline, query)
-    return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next_skip)
+    return _page(req, ctx, query, [_job(ctx.pipeline, j) for j in page.jobs], page.next)
 
 
 @endpoint
@@ -148,7 +169,7 @@ def top_level_items(req: func.HttpRequest, ctx: ApiContext) -> func.HttpResponse
     """GET topLevelItems: jobs outside sessions, and sessions."""
     query = _list_query(req)
     page = sessions.top_level_items(ctx.pipeline, query)
-    return _page(req, ctx, query, [item.to_wire() for item in page.items], page.next_skip)
+    return _page(req, ctx, query, [item.to_wire() for item in page.items], page.next)
 
 
 def _get_job(req: func.HttpRequest, ctx: ApiContext, job_id: str) -> func.HttpResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -15,6 +16,7 @@ from typing import Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from shared.domain.analog import AnalogSpec
 from shared.domain.errors import InvalidRequestError, UnknownTargetError, UnsupportedFormatError
 
 
@@ -48,6 +50,21 @@ class Route(CatalogModel):
         description="output formats a client may ask for on this route, answered in `output_format` (which the "
         "job then records): the SDK's generic Target asks QIR jobs for microsoft.quantum-results.v2",
     )
+    output_format_checked_after_run: bool = Field(
+        default=False,
+        description="a job asking for an output format this route does not produce is accepted and fails once it "
+        "has run (CannotTranslateOutputData), as Azure's echo test targets do; elsewhere it is refused at submit",
+    )
+
+    def produces(self, output_format: str) -> bool:
+        return output_format in (self.output_format, *self.answers_for)
+
+    def recorded_output_format(self, requested: str | None) -> str:
+        """The outputDataFormat a job on this route records: the route's own, unless the job asks for one the
+        route does not produce and the route checks that after the run (the job keeps its request, and fails)."""
+        if requested is None or self.produces(requested):
+            return self.output_format
+        return requested
 
 
 class NoiseSpec(CatalogModel):
@@ -124,15 +141,17 @@ class TargetSpec(CatalogModel):
     id: str
     description: str
     routes: tuple[Route, ...]
-    engine: Literal["exact", "ideal", "noisy", "syntax-check", "estimator"] = Field(
+    engine: Literal["exact", "ideal", "noisy", "syntax-check", "estimator", "echo", "analog"] = Field(
         description="how the provider runs it: exact probabilities (scaled to the shots where the output counts "
         "them), an ideal sampling simulator, a noisy emulation of a machine from its published error rates "
-        "(`noise`), a syntax checker returning all zeros, or a resource estimator"
+        "(`noise`), a syntax checker returning all zeros, a resource estimator, a test target whose output is "
+        "its input, or a pulse-level emulation of neutral atoms (`analog`)"
     )
     input_params: dict[str, ParamSchema] = Field(
         default_factory=dict, description="inputParams this target takes beyond the catalog's common ones"
     )
     noise: NoiseSpec | None = None
+    analog: AnalogSpec | None = None
     max_qubits: int = Field(ge=1)
     default_shots: int = Field(ge=1)
     max_shots: int = Field(ge=1)
@@ -154,6 +173,8 @@ class TargetSpec(CatalogModel):
     def _noise_only_on_noisy_targets(self) -> TargetSpec:
         if (self.engine == "noisy") != (self.noise is not None):
             raise ValueError(f"target {self.id}: a noisy target needs `noise`, and only a noisy target takes it")
+        if (self.engine == "analog") != (self.analog is not None):
+            raise ValueError(f"target {self.id}: an analog target needs `analog`, and only an analog target takes it")
         return self
 
     def default_shots_for(self, input_format: str) -> int:
@@ -176,10 +197,23 @@ class TargetSpec(CatalogModel):
         )
 
 
+# The job stores count jobs per provider and quota period: all time, and each (UTC) month of creation.
+ALL_TIME = "all"
+
+
+def quota_periods(created: datetime) -> tuple[str, str]:
+    """The periods a job created at `created` counts in, as `QuotaSpec.period_key` names them."""
+    return (ALL_TIME, created.astimezone(UTC).strftime("%Y-%m"))
+
+
 class QuotaSpec(CatalogModel):
     dimension: str
     period: Literal["None", "Monthly"]
     limit: float = Field(ge=0)
+
+    def period_key(self, now: datetime) -> str:
+        """The period `now` falls in, as the stores' job counts name it."""
+        return quota_periods(now)[1] if self.period == "Monthly" else ALL_TIME
 
 
 class ProviderSpec(CatalogModel):
@@ -204,6 +238,11 @@ class ProgramLimits(CatalogModel):
     max_statement_operators: int = Field(ge=1, description="operators in one OpenQASM statement or Quil line")
     max_json_depth: int = Field(ge=1, description="how deep an IonQ JSON program may nest")
     max_output_depth: int = Field(ge=1, description="how deep a QIR program's output records may nest")
+    max_pulse_operations: int = Field(ge=1, description="operations in a pulse sequence (pasqal.pulser.v1)")
+    max_sequence_nanoseconds: int = Field(
+        ge=1, description="a pulse sequence's operations' durations added up, in ns: what its emulation samples"
+    )
+    max_layout_traps: int = Field(ge=1, description="traps in a pulse sequence's register layout")
 
 
 class Catalog(CatalogModel):
@@ -254,7 +293,7 @@ class Catalog(CatalogModel):
 def check_formats(target: TargetSpec, input_format: str, output_format: str | None) -> Route:
     """The route for these formats; an input or output format the target does not take is refused."""
     route = target.route_for(input_format)
-    if output_format is not None and output_format not in (route.output_format, *route.answers_for):
+    if output_format is not None and not route.produces(output_format) and not route.output_format_checked_after_run:
         raise UnsupportedFormatError(
             f"Target '{target.id}' produces outputDataFormat '{route.output_format}' from '{input_format}', "
             f"not '{output_format}'.",

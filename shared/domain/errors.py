@@ -199,6 +199,11 @@ class OutputTooLargeError(PermanentJobError):
     code = "OutputTooLarge"
 
 
+class CannotTranslateOutputError(PermanentJobError):
+    default_message = "The provider's output cannot be translated to the job's outputDataFormat."
+    code = "CannotTranslateOutputData"
+
+
 class RunTimeLimitError(PermanentJobError):
     default_message = "The simulation ran longer than its time limit and was stopped."
     code = "RunTimeLimitExceeded"

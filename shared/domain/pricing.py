@@ -1,14 +1,17 @@
 """Each provider's public pricing model as data (`pricing.json`), and the cost of a job under it.
 
 A free target is listed as Azure shows it: its provider's usage dimensions, counted, at unit price 0. A
-target that is not listed (Rigetti's QVM, the resource estimator) has no dimension to count and costs nothing. A
-job's cost is computed from its program's size and shots when it is accepted (the estimate) and again
-when it ends (the actual). A job cancelled while executing is billed for the part that ran, the
-fraction of its expected run time (`secondsPerShot` x shots) that had passed.
+target that is not listed (Rigetti's QVM, the resource estimator, the echo test targets) has no dimension to
+count and costs nothing. A time-billed target (Rigetti's QPU) counts the execution time its `secondsPerShot`
+gives the shots, in the provider's billing increments. A job's cost is computed from its program's size
+and shots when it is accepted (the estimate) and again when it ends (the actual). A job cancelled while
+executing is billed for the part that ran, the fraction of its expected run time (`secondsPerShot` x
+shots) that had passed.
 """
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -19,7 +22,8 @@ from pydantic.alias_generators import to_camel
 from shared.domain.jobs import CostEstimate, CostEvent, ProgramSize
 
 PRICING_PATH = Path(__file__).with_name("pricing.json")
-Measure = Literal["oneQubitGateShots", "twoQubitGateShots", "hqc"]
+Measure = Literal["oneQubitGateShots", "twoQubitGateShots", "hqc", "executionIncrements", "executionHours"]
+EXECUTION_INCREMENT_SECONDS = 0.01  # Rigetti bills job execution time in 10-millisecond increments
 
 
 class _PricingModel(BaseModel):
@@ -55,7 +59,7 @@ class Pricing(_PricingModel):
             return CostEstimate(currency_code=self.currency)
         events = []
         for dimension in pricing.dimensions:
-            consumed = _amount(dimension.measure, size, shots)
+            consumed = _amount(dimension.measure, size, shots, pricing.expected_seconds(shots))
             name = dimension.name if ran >= 1 else f"{dimension.name} (partial: {ran:.0%} of the run, cancelled)"
             events.append(
                 CostEvent(
@@ -79,11 +83,16 @@ class Pricing(_PricingModel):
         return max(0.0, min(1.0, elapsed_seconds / pricing.expected_seconds(shots)))
 
 
-def _amount(measure: Measure, size: ProgramSize, shots: int) -> float:
+def _amount(measure: Measure, size: ProgramSize, shots: int, seconds: float) -> float:
+    """How much of `measure` a run of `size` for `shots` consumes; `seconds` is its expected execution time."""
     if measure == "oneQubitGateShots":
         return float(size.one_qubit_gates * shots)
     if measure == "twoQubitGateShots":
         return float(size.two_qubit_gates * shots)
+    if measure == "executionIncrements":
+        return float(math.ceil(round(seconds / EXECUTION_INCREMENT_SECONDS, 9)))
+    if measure == "executionHours":  # PASQAL bills its QPU by the hour of execution
+        return seconds / 3600
     return 5 + shots * (size.one_qubit_gates + 10 * size.two_qubit_gates + 5 * size.measurements) / 5000
 
 

@@ -8,14 +8,19 @@ into its own query language; parse errors name the column where the filter goes 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
 from shared.domain.errors import InvalidRequestError
-from shared.domain.jobs import JobStatus
-from shared.domain.sessions import SessionStatus
+from shared.domain.jobs import JobDetails, JobStatus
+from shared.domain.sessions import SessionDetails, SessionStatus
 
 
 class QueryField(StrEnum):
@@ -76,13 +81,73 @@ class OrderBy:
 
 
 @dataclass(frozen=True)
+class SortKey:
+    """An item's place in a list: the ordered field's value, then creation time, then id, which break ties.
+
+    `value` is None when the list is ordered by creation time (the next part is the key) and for an item
+    without the field (a job outside sessions ordered by SessionId); None comes first, as '' would.
+    """
+
+    value: str | None
+    created: datetime
+    id: str
+
+    def ordered(self) -> tuple[str, datetime, str]:
+        return (self.value or "", self.created, self.id)
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a next page starts: after the item at `key`, which is number `position` of the list (from 1)."""
+
+    position: int
+    key: SortKey
+
+
+@dataclass(frozen=True)
 class JobQuery:
     filter: Expr | None = None
     orderby: OrderBy = OrderBy(QueryField.CREATION_TIME, descending=False)  # Azure lists oldest first
-    skip: int = 0
+    skip: int = 0  # items left out after `after` (or from the start)
     top: int = 100
     # Only jobs outside any session: with the sessions, the workspace's top-level items.
     top_level: bool = False
+    # Keyset paging: only the items past this key in `orderby` order, found through an index, never counted.
+    after: Continuation | None = None
+
+    @property
+    def start(self) -> int:
+        """How many items of the whole list come before this page."""
+        return (0 if self.after is None else self.after.position) + self.skip
+
+    def continuation(self, page: Sequence[JobDetails | SessionDetails]) -> Continuation:
+        """Where the page after `page` (a non-empty page this query answered) starts."""
+        return Continuation(self.start + len(page), sort_key(page[-1], self.orderby.field))
+
+
+def sort_key(item: JobDetails | SessionDetails, field: QueryField) -> SortKey:
+    """The item's key in a list ordered on `field`, as the stores order it."""
+    return SortKey(_sort_value(item, field), item.creation_time, item.id)
+
+
+def _sort_value(item: JobDetails | SessionDetails, field: QueryField) -> str | None:
+    if field is QueryField.CREATION_TIME:
+        return None
+    if isinstance(item, SessionDetails) and field in (QueryField.SESSION_ID, QueryField.JOB_TYPE):
+        return item.id if field is QueryField.SESSION_ID else None  # a session is its own session
+    value = getattr(item, _ATTRIBUTES[field])
+    return None if value is None else str(value)
+
+
+_ATTRIBUTES = {
+    QueryField.NAME: "name",
+    QueryField.ITEM_TYPE: "item_type",
+    QueryField.JOB_TYPE: "job_type",
+    QueryField.PROVIDER_ID: "provider_id",
+    QueryField.TARGET: "target",
+    QueryField.STATE: "status",
+    QueryField.SESSION_ID: "session_id",
+}
 
 
 MAX_PAGE = 100
@@ -290,3 +355,48 @@ def parse_int(text: str | None, *, name: str, default: int, low: int, high: int)
     if not low <= value <= high:
         raise InvalidRequestError(f"{name} must be between {low} and {high}, got {value}.", target=name)
     return value
+
+
+class _ContinuationToken(BaseModel):
+    """A continuation token's content: the order it was issued for and where the next page starts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    orderby: str
+    position: int = Field(ge=0)
+    value: str | None
+    created: AwareDatetime
+    id: str
+
+
+def _orderby_text(orderby: OrderBy) -> str:
+    return f"{orderby.field.value} {'desc' if orderby.descending else 'asc'}"
+
+
+def continuation_token(after: Continuation, orderby: OrderBy) -> str:
+    """The opaque `continuationToken` of a nextLink: URL-safe base64 of where the next page starts."""
+    key = after.key
+    token = _ContinuationToken(
+        orderby=_orderby_text(orderby), position=after.position, value=key.value, created=key.created, id=key.id
+    )
+    return base64.urlsafe_b64encode(token.model_dump_json().encode()).decode().rstrip("=")
+
+
+def parse_continuation(text: str | None, orderby: OrderBy) -> Continuation | None:
+    """The continuation a nextLink's token states; a token this service did not issue, or issued for a list in
+    another order, is a bad request."""
+    if text is None or text == "":
+        return None
+    try:
+        token = _ContinuationToken.model_validate_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValidationError, binascii.Error, ValueError):
+        raise InvalidRequestError(
+            "continuationToken is not one this service issued; follow the nextLink as given.",
+            target="continuationToken",
+        ) from None
+    if token.orderby != _orderby_text(orderby):
+        raise InvalidRequestError(
+            f"continuationToken continues a list ordered by '{token.orderby}', not '{_orderby_text(orderby)}'.",
+            target="continuationToken",
+        )
+    return Continuation(token.position, SortKey(token.value, token.created.astimezone(UTC), token.id))

@@ -2,8 +2,9 @@
 
 A session is open until it is closed, times out after `IDLE_TIMEOUT` without a new job while none of
 its jobs is active, or (under the `Abort` job-failure policy) fails with its first failed job. While open
-it is `Waiting` until its first job, then `Executing`, as on Azure, even between jobs. Its status is
-derived from its jobs each time it is read, and kept once it is final.
+it is `Waiting` until its first job, then `Executing`, as on Azure, even between jobs; under the
+`Continue` policy it reads `Failure(s)` between jobs once one of them failed, and still takes jobs. Its
+status is derived from its jobs each time it is read, and kept once it is final.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class Session(BaseModel):
 
     @property
     def is_final(self) -> bool:
-        return self.details.status in SESSION_FINAL
+        """A final status is kept. Failure(s) is final once the session is closed; while it is open (under the
+        Continue policy) it only says that one of its jobs failed, and the session still takes jobs."""
+        status = self.details.status
+        return status in SESSION_FINAL and (status is not SessionStatus.FAILURES or self.closed_at is not None)
 
     @property
     def accepts_jobs(self) -> bool:
@@ -96,6 +100,8 @@ class Session(BaseModel):
             ended = max(self.closed_at, idle_since)
         elif now - idle_since >= IDLE_TIMEOUT:
             status, ended = SessionStatus.TIMED_OUT, idle_since + IDLE_TIMEOUT
+        elif failures:
+            status = SessionStatus.FAILURES
         else:
             status = SessionStatus.EXECUTING if jobs else SessionStatus.WAITING
         begun = [j.details.begin_execution_time for j in jobs if j.details.begin_execution_time is not None]

@@ -1,7 +1,8 @@
 """Where a job's data lives in Blob storage (Azure Quantum's layout), and what a client may touch there.
 
 Every job has a container `job-{id}`: the client uploads `inputData`; the service alone writes
-`translatedInput`, `providerOutput` and `rawOutputData`. The job records the sha256 of the input it
+`rawOutputData`, and, only for a program or output too large to travel in a queue message (a claim
+check), `translatedInput` and `providerOutput`. The job records the sha256 of the input it
 validated and of the output it wrote, and the service checks them before each use.
 """
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared import bootstrap
+from shared.api.local_identity import management_url
 from shared.config import Settings
-from shared.localhost import azurite
+from shared.localhost import azurite, cloud, tls
 from shared.localhost.host import LocalHost, load_host_json
 from shared.services import sweep
 
@@ -72,6 +73,8 @@ def main() -> int:
     _recover(settings)  # and every job in flight then is on its way again
     simulators = bootstrap.simulators()  # its worker processes start now, while the rest gets ready
     app = importlib.import_module("function_app").app
+    if settings.local_https:
+        app.register_functions(cloud.bp)
     host = LocalHost(
         app,
         settings,
@@ -85,11 +88,18 @@ def main() -> int:
     host.start()
     key = next(iter(settings.accepted_keys())) if len(settings.accepted_keys()) == 1 else "(from QUANTUM_API_KEYS)"
     print(  # noqa: T201 - the lines a person starting the service needs
-        f"Quantum job service ready on http://127.0.0.1:{settings.port}/api/\n"
+        f"Quantum job service ready on {settings.api_base_url}\n"
         f"  workspace: {settings.workspace_path}\n"
         f"  API key (header x-ms-quantum-api-key): {key}",
         flush=True,
     )
+    if settings.local_https:
+        print(  # noqa: T201 - what `az` and the SDKs need to reach it (README: Use it from az)
+            f"  trust: REQUESTS_CA_BUNDLE={tls.ca_bundle(settings).resolve()}\n"
+            f"  identity: IDENTITY_ENDPOINT={settings.api_base_url}identity/token IDENTITY_HEADER=<the API key>\n"
+            f"  cloud: az cloud register -n QuantumLocal --endpoint-resource-manager {management_url(settings)}",
+            flush=True,
+        )
     try:
         host.wait()
     finally:

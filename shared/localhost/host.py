@@ -40,6 +40,7 @@ from shared.adapters.embedded_queue import EmbeddedQueue, MessageLockLostError, 
 from shared.adapters.webhooks import WebhookDispatcher
 from shared.config import Settings
 from shared.domain.errors import DependencyError, InputNotFoundError, InputTooLargeError, JobServiceError
+from shared.localhost import tls  # LOCAL_HTTPS
 from shared.localhost.routes import Route, Router
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class LocalHost:
         if released:
             logger.info("Released %d message lock(s) left by a previous run", released)
         self._server = _BoundedServer(("127.0.0.1", self.settings.port), _handler(self), self.max_connections)
+        tls.secure(self._server, self.settings)  # LOCAL_HTTPS: TLS on the listening socket (shared/localhost/tls.py)
         self._spawn("http", self._server.serve_forever)
         for trigger, function in self.functions.queues:
             queue_name = resolve(trigger["queueName"], self.settings)

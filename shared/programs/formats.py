@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.circuit import ControlFlowOp, Gate
 
-from shared.domain.errors import UnsupportedFormatError
+from shared.domain.errors import Diagnostic, UnsupportedFormatError, UnsupportedProgramError
 from shared.domain.jobs import ProgramSize, two_qubit_equivalents
 from shared.ports import ProgramInfo
 
 from .ionq_json import circuit_to_ionq, dump_ionq, ionq_to_circuit, parse_ionq
 from .limits import MAX_QUBITS, QubitDeclarations, first_qasm_register_past, first_quil_qubit_past, qir_qubit_attribute
 from .openqasm import QASM2_PROGRAM, QASM3_PROGRAM, dump_qasm2, read_qasm2, read_qasm3
+from .pulser_json import PULSER_PROGRAM, REGISTER, parse_pulser
 from .qir import parse_qir, qir_to_circuit
 from .quil import QUIL_PROGRAM, parse_quil
 from .text import decode_text
@@ -134,6 +135,36 @@ def _load_qir(data: bytes) -> QuantumCircuit:
     return qir_to_circuit(parse_qir(data))
 
 
+def _inspect_log(data: bytes, max_qubits: int) -> ProgramInfo:
+    """A log is any bytes a test target echoes: no qubits, nothing to check."""
+    return ProgramInfo(num_qubits=0, num_clbits=0, gate_count=0, clifford=True)
+
+
+def _load_log(data: bytes) -> QuantumCircuit:
+    raise UnsupportedProgramError(
+        "A microsoft.quantum-log.v1 input is not a quantum program; it translates to no other format.",
+        diagnostics=[Diagnostic(code="NotAProgram", message="a log has no circuit")],
+    )
+
+
+def _inspect_pulser(data: bytes, max_qubits: int) -> ProgramInfo:
+    """A neutral-atom sequence: one qubit and one measured bit per atom; its pulses count as its operations."""
+    summary = parse_pulser(data, max_qubits).summary
+    return ProgramInfo(len(summary.atoms), len(summary.atoms), len(summary.pulses), analog=summary)
+
+
+def _load_pulser(data: bytes) -> QuantumCircuit:
+    raise UnsupportedProgramError(
+        f"A {PULSER_PROGRAM} drives atoms with laser pulses; it is no circuit and translates to no other format.",
+        diagnostics=[Diagnostic(code="NotACircuit", message="a pulse sequence has no circuit")],
+    )
+
+
+def _keep_pulser(data: bytes) -> bytes:
+    parse_pulser(data, MAX_QUBITS)
+    return data
+
+
 def _as_written(load: Callable[[bytes], QuantumCircuit]) -> Callable[[bytes], bytes]:
     """Keep a program as written once `load` has validated it."""
 
@@ -153,11 +184,13 @@ def _write_ionq(circuit: QuantumCircuit) -> bytes:
     return dump_ionq(circuit_to_ionq(circuit))
 
 
+_PULSER = Language("pulser", lambda name, head: head.startswith("{") and '"sequence_builder"' in head)
 _IONQ_JSON = Language("json", lambda name, head: name.endswith(".json") or head.startswith("{"))
 _OPENQASM_3 = Language("qasm3", lambda name, head: "OPENQASM 3" in head)
 _OPENQASM_2 = Language("qasm2", lambda name, head: "OPENQASM 2" in head)
 _QIR = Language("qir")
 _QUIL = Language("quil")
+_LOG = Language("log")
 
 _QASM2_TEXT = _Text(QASM2_PROGRAM, _read_qasm2)
 _QASM3_TEXT = _Text(QASM3_PROGRAM, _read_qasm3)
@@ -169,6 +202,15 @@ _QASM_REGISTERS = QubitDeclarations(first_past=first_qasm_register_past)
 FORMATS: Mapping[str, ProgramFormat] = {
     entry.name: entry
     for entry in (
+        ProgramFormat(
+            name="pasqal.pulser.v1",  # {"sequence_builder": "<pulser's abstract representation>"}
+            content_type="application/json",
+            language=_PULSER,
+            inspect=_inspect_pulser,
+            load=_load_pulser,
+            qubits=QubitDeclarations(path=REGISTER),
+            keep=_keep_pulser,
+        ),
         ProgramFormat(
             name="ionq.circuit.v1",
             content_type="application/json",
@@ -222,6 +264,15 @@ FORMATS: Mapping[str, ProgramFormat] = {
             load=_QUIL_TEXT.load,
             qubits=QubitDeclarations(first_past=first_quil_qubit_past),
             keep=_as_written(_QUIL_TEXT.load),
+        ),
+        ProgramFormat(
+            name="microsoft.quantum-log.v1",  # what Microsoft's echo test target takes and returns, as it is
+            content_type="application/json",  # what the SDK's generic Target uploads it as
+            language=_LOG,
+            inspect=_inspect_log,
+            load=_load_log,
+            qubits=QubitDeclarations(),
+            keep=lambda data: data,
         ),
     )
 }

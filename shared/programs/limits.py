@@ -36,6 +36,12 @@ MAX_JSON_DEPTH = _LIMITS.max_json_depth
 """How deep arrays and objects may nest in an IonQ JSON program (an IonQ circuit needs 3)."""
 MAX_OUTPUT_DEPTH = _LIMITS.max_output_depth
 """How deep a QIR program's output records (tuple_record_output, array_record_output) may nest."""
+MAX_PULSE_OPERATIONS = _LIMITS.max_pulse_operations
+"""Operations a pulse sequence (pasqal.pulser.v1) may have."""
+MAX_SEQUENCE_NANOSECONDS = _LIMITS.max_sequence_nanoseconds
+"""A pulse sequence's operations' durations added up (ns): an emulation samples every nanosecond of it."""
+MAX_LAYOUT_TRAPS = _LIMITS.max_layout_traps
+"""Traps a pulse sequence's register layout may have."""
 
 CODE = "TooManyQubits"
 _QASM_REGISTER = re.compile(r"\b(?:qreg\s+\w+\s*\[\s*(\d+)\s*\]|qubit\s*\[\s*(\d+)\s*\]\s*\w+|qubit\s+\w+)")

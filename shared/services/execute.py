@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.domain.errors import PermanentJobError, SessionAbortedError
+from shared.domain.catalog import Route
+from shared.domain.errors import CannotTranslateOutputError, InputNotFoundError, PermanentJobError, SessionAbortedError
 from shared.domain.jobs import CostEstimate, Job, JobStatus
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, Message, RunJob, TranslateJob
 from shared.domain.storage import OUTPUT_BLOB, STAGED_OUTPUT_BLOB, TRANSLATED_BLOB, job_container, sha256
@@ -41,9 +42,11 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
     except PermanentJobError as error:
         _fail(p, job, error, "Translation failed")
         return
-    p.artifacts.put(container, TRANSLATED_BLOB, translated, p.programs.content_type(route.provider_format))
+    carried = inline(p, translated)
+    if carried is None:  # too large for the message: it travels by claim check
+        p.artifacts.put(container, TRANSLATED_BLOB, translated, p.programs.content_type(route.provider_format))
     created = job.details.creation_time
-    run = RunJob(job_id=job.id, attempt=job.redrives, job_created=created, program=inline(p, translated))
+    run = RunJob(job_id=job.id, attempt=job.redrives, job_created=created, program=carried)
     p.sender.send(SIMULATOR_QUEUE, run)
 
 
@@ -58,11 +61,11 @@ def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
         job = p.jobs.replace(job.transition_to(JobStatus.EXECUTING, at=p.clock.now(), cause=f"Started on {target.id}"))
         logger.info("Job %s is Executing", job.id, extra={"job_id": job.id})
     began = job.details.begin_execution_time or p.clock.now()
-    container = job_container(job.id)
     try:
-        program = message.program or p.artifacts.get(container, TRANSLATED_BLOB, max_bytes=p.limits.max_input_bytes * 4)
         route = target.route_for(job.details.input_data_format)
+        program = _program_to_run(p, job, message, route.provider_format)
         output = backend.run(target, route, program, p.shots(job), job.details.input_params)
+        _check_output_format(job, target.id, route)
     except PermanentJobError as error:
         outcome = JobOutcome(
             job_id=job.id,
@@ -76,6 +79,17 @@ def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
     else:
         outcome = _success(p, job, message, output.data, output.usage, began)
     p.sender.send(JOB_RESULTS_QUEUE, outcome)
+
+
+def _program_to_run(p: Pipeline, job: Job, message: RunJob, provider_format: str) -> bytes:
+    """The translated program: carried in the message, or staged in `translatedInput` (a large one); a re-drive
+    (which carries none) of a job whose program travelled in its message only translates the input again."""
+    if message.program:
+        return message.program
+    try:
+        return p.artifacts.get(job_container(job.id), TRANSLATED_BLOB, max_bytes=p.limits.max_input_bytes * 4)
+    except InputNotFoundError:
+        return p.programs.translate(read_input(p, job), job.details.input_data_format, provider_format)
 
 
 def record_outcome(p: Pipeline, message: JobOutcome) -> None:
@@ -119,9 +133,10 @@ def record_outcome(p: Pipeline, message: JobOutcome) -> None:
 def _success(
     p: Pipeline, job: Job, message: RunJob, data: bytes, usage: dict[str, float], began: datetime
 ) -> JobOutcome:
-    """The outcome carries the output inline when it is small; otherwise it is staged in a blob (claim check)."""
+    """The outcome carries the output inline when it is small text; otherwise (large, or bytes that are not
+    UTF-8, as an echoed QIR bitcode) it is staged in a blob (claim check)."""
     ended = p.clock.now()
-    carried = inline(p, data)
+    carried = inline(p, data) if _is_text(data) else None
     if carried is None:
         p.artifacts.put(job_container(job.id), STAGED_OUTPUT_BLOB, data, "application/json")
     return JobOutcome(
@@ -137,12 +152,33 @@ def _success(
     )
 
 
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _fail(p: Pipeline, job: Job, error: PermanentJobError, cause: str) -> None:
     unbilled = CostEstimate(currency_code=p.pricing.currency)
     p.jobs.replace(
         job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error_data(error), cost=unbilled)
     )
     logger.info("Job %s Failed: %s", job.id, error.message, extra={"job_id": job.id})
+
+
+def _check_output_format(job: Job, target_id: str, route: Route) -> None:
+    """The output is in the job's outputDataFormat: a route that checks it only now has let a job ask for
+    another (`Route.output_format_checked_after_run`), which fails here, after the run, as Azure's does."""
+    wanted = job.details.output_data_format
+    if not route.produces(wanted):
+        raise CannotTranslateOutputError(
+            f"The output returned by '{job.details.provider_id.lower()}' cannot be translated as specified by "
+            f"'outputDataFormat': {target_id} returns {route.output_format}, not '{wanted}'. Please ensure that "
+            "'outputDataFormat' is correct.",
+            target="outputDataFormat",
+        )
 
 
 def _of_another_job(job: Job, message: Message) -> bool:

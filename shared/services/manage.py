@@ -17,7 +17,7 @@ from shared.domain.errors import (
     NotFoundError,
 )
 from shared.domain.jobs import ACTIVE, CostEstimate, Job, JobStatus, Priority
-from shared.domain.query import MAX_PAGE, JobQuery
+from shared.domain.query import MAX_PAGE, Continuation, JobQuery
 from shared.domain.storage import INPUT_BLOB, OUTPUT_BLOB, check_blob_name, job_container, job_of_container, sha256
 from shared.services.pipeline import Pipeline, read_input, retry_stale
 
@@ -37,15 +37,15 @@ class JobUpdate(BaseModel):
 @dataclass(frozen=True)
 class Page:
     jobs: list[Job]
-    next_skip: int | None
+    next: Continuation | None
 
 
 def list_jobs(p: Pipeline, query: JobQuery) -> Page:
     """One page of jobs, and where the next page starts if there is one."""
-    rows = p.jobs.query(replace(query, top=min(query.top, MAX_PAGE) + 1))
     size = min(query.top, MAX_PAGE)
-    more = len(rows) > size
-    return Page(rows[:size], query.skip + size if more else None)
+    rows = p.jobs.query(replace(query, top=size + 1))[: size + 1]
+    page = rows[:size]
+    return Page(page, query.continuation([j.details for j in page]) if len(rows) > size else None)
 
 
 def update_job(p: Pipeline, job_id: str, update: JobUpdate, caller: Caller = KEY_HOLDER) -> Job:

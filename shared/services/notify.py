@@ -77,8 +77,8 @@ class PublishingJobStore:
     def older_than(self, status: JobStatus, before: datetime, limit: int) -> list[Job]:
         return self._inner.older_than(status, before, limit)
 
-    def count_created_since(self, provider_id: str, since: datetime) -> int:
-        return self._inner.count_created_since(provider_id, since)
+    def count_created(self, provider_id: str, period: str) -> int:
+        return self._inner.count_created(provider_id, period)
 
     def unpublished(self, since: datetime, before: datetime, limit: int) -> list[Job]:
         return self._inner.unpublished(since, before, limit)

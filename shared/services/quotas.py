@@ -1,4 +1,8 @@
-"""Quotas per provider and period, as the catalog states them: reported by `quotas`, enforced at submit."""
+"""Quotas per provider and period, as the catalog states them: reported by `quotas`, enforced at submit.
+
+Usage is the job store's count of the provider's jobs created in the period, a counter the store keeps with
+every insert and delete: one read however many jobs the store holds.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from datetime import UTC, datetime
 from shared.domain.catalog import ProviderSpec, QuotaSpec
 from shared.domain.errors import QuotaExceededError
 from shared.services.pipeline import Pipeline
-
-_EVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,7 @@ def enforce(p: Pipeline, provider: ProviderSpec) -> None:
     for quota in provider.quotas:
         used = _used(p, provider, quota, now)
         if used.utilization + 1 > quota.limit:
-            renews = (
-                f"; it renews on {_period_start(quota, now, next_period=True):%Y-%m-%d}"
-                if quota.period == "Monthly"
-                else ""
-            )
+            renews = f"; it renews on {_next_period_start(now):%Y-%m-%d}" if quota.period == "Monthly" else ""
             raise QuotaExceededError(
                 f"The {quota.period.lower()} quota of {quota.limit:g} {quota.dimension} for provider '{provider.id}' "
                 f"is used up ({used.utilization:g} used){renews}.",
@@ -45,13 +43,9 @@ def enforce(p: Pipeline, provider: ProviderSpec) -> None:
 
 
 def _used(p: Pipeline, provider: ProviderSpec, quota: QuotaSpec, now: datetime) -> QuotaUsage:
-    count = p.jobs.count_created_since(provider.id, _period_start(quota, now))
+    count = p.jobs.count_created(provider.id, quota.period_key(now))
     return QuotaUsage(quota.dimension, provider.id, quota.period, quota.limit, float(count))
 
 
-def _period_start(quota: QuotaSpec, now: datetime, *, next_period: bool = False) -> datetime:
-    if quota.period != "Monthly":
-        return _EVER
-    if not next_period:
-        return datetime(now.year, now.month, 1, tzinfo=UTC)
+def _next_period_start(now: datetime) -> datetime:
     return datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)

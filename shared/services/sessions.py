@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from shared.domain.errors import (
     InvalidRequestError,
@@ -21,7 +21,7 @@ from shared.domain.errors import (
 )
 from shared.domain.ids import SessionId
 from shared.domain.jobs import ItemRequest, Job, JobDetails, fingerprint
-from shared.domain.query import MAX_PAGE, AllOf, Compare, JobQuery, Op, QueryField
+from shared.domain.query import MAX_PAGE, AllOf, Compare, Continuation, JobQuery, Op, QueryField, sort_key
 from shared.domain.sessions import IDLE_TIMEOUT, JobFailurePolicy, Session, SessionDetails, SessionStatus
 from shared.services.pipeline import Pipeline, retry_stale
 
@@ -48,13 +48,13 @@ class Opened:
 @dataclass(frozen=True)
 class SessionPage:
     sessions: list[Session]
-    next_skip: int | None
+    next: Continuation | None
 
 
 @dataclass(frozen=True)
 class ItemPage:
     items: list[JobDetails | SessionDetails]
-    next_skip: int | None
+    next: Continuation | None
 
 
 def open_session(p: Pipeline, session_id: str, request: SessionRequest) -> Opened:
@@ -106,8 +106,9 @@ def close_session(p: Pipeline, session_id: str) -> Session:
 def list_sessions(p: Pipeline, query: JobQuery) -> SessionPage:
     size = min(query.top, MAX_PAGE)
     rows = p.sessions.query(replace(query, top=size + 1))
-    more = len(rows) > size
-    return SessionPage([refresh(p, s) for s in rows[:size]], query.skip + size if more else None)
+    page = rows[:size]
+    after = query.continuation([s.details for s in page]) if len(rows) > size else None
+    return SessionPage([refresh(p, s) for s in page], after)
 
 
 def session_jobs(p: Pipeline, session_id: str, query: JobQuery) -> JobQuery:
@@ -118,15 +119,24 @@ def session_jobs(p: Pipeline, session_id: str, query: JobQuery) -> JobQuery:
 
 
 def top_level_items(p: Pipeline, query: JobQuery) -> ItemPage:
-    """Jobs outside sessions and the sessions themselves, in one order, paged together."""
+    """Jobs outside sessions and the sessions themselves, in one order, paged together.
+
+    Both stores order on the same key (`sort_key`) of what they store, so the two lists merge on it and a
+    continuation past an item of either applies to both. Only the sessions on the page are refreshed.
+    """
     size = min(query.top, MAX_PAGE)
     window = replace(query, skip=0, top=query.skip + size + 1)
     jobs: list[JobDetails | SessionDetails] = [j.details for j in p.jobs.query(replace(window, top_level=True))]
-    sessions: list[JobDetails | SessionDetails] = [refresh(p, s).details for s in p.sessions.query(window)]
-    merged = sorted([*jobs, *sessions], key=lambda item: _sort_key(item, query), reverse=query.orderby.descending)
-    page = merged[query.skip : query.skip + size + 1]
-    more = len(page) > size
-    return ItemPage(page[:size], query.skip + size if more else None)
+    stored = {s.id: s for s in p.sessions.query(window)}
+    field = query.orderby.field
+    merged = sorted(
+        [*jobs, *(s.details for s in stored.values())],
+        key=lambda item: sort_key(item, field).ordered(),
+        reverse=query.orderby.descending,
+    )
+    rows = merged[query.skip : query.skip + size + 1]
+    page = [refresh(p, stored[i.id]).details if isinstance(i, SessionDetails) else i for i in rows[:size]]
+    return ItemPage(page, query.continuation(rows[:size]) if len(rows) > size else None)
 
 
 def admit(p: Pipeline, session_id: str, provider_id: str, target: str) -> Session:
@@ -135,9 +145,14 @@ def admit(p: Pipeline, session_id: str, provider_id: str, target: str) -> Sessio
     if session is None:
         raise InvalidRequestError(f"Session '{session_id}' does not exist; open it first.", target="sessionId")
     session = refresh(p, session)
+    if session.is_final:
+        raise SessionClosedError(
+            "Session is already in a terminal state. This may have been due to failures in prior jobs in the "
+            f"session. Session '{session.id}' is {session.status} and accepts no more jobs.",
+            target="sessionId",
+        )
     if not session.accepts_jobs:
-        state = "closed" if session.closed_at is not None and not session.is_final else session.status
-        raise SessionClosedError(f"Session '{session.id}' is {state} and accepts no more jobs.", target="sessionId")
+        raise SessionClosedError(f"Session '{session.id}' is closed and accepts no more jobs.", target="sessionId")
     if (session.details.provider_id, session.details.target) != (provider_id, target):
         raise InvalidRequestError(
             f"Session '{session.id}' is for {session.details.target}; this job is for {target}.", target="sessionId"
@@ -194,15 +209,3 @@ def _require(p: Pipeline, session_id: str) -> Session:
     if session is None:
         raise SessionNotFoundError(f"Session '{session_id}' does not exist in this workspace.", target="sessionId")
     return session
-
-
-def _sort_key(item: JobDetails | SessionDetails, query: JobQuery) -> tuple[JsonValue | datetime, str]:
-    attribute = {
-        QueryField.NAME: "name",
-        QueryField.ITEM_TYPE: "item_type",
-        QueryField.PROVIDER_ID: "provider_id",
-        QueryField.TARGET: "target",
-        QueryField.STATE: "status",
-        QueryField.CREATION_TIME: "creation_time",
-    }.get(query.orderby.field, "creation_time")
-    return getattr(item, attribute), item.id

@@ -80,7 +80,8 @@ def submit_job(
     program = p.artifacts.get(container, blob, max_bytes=p.limits.max_input_bytes)
     if container != job_container(job_id):
         p.artifacts.ensure_container(job_container(job_id))
-    details = _details(p, job_id, submission, input_uri, caller, target.id, checked.params, checked.route.output_format)
+    output_format = checked.route.recorded_output_format(submission.output_data_format)
+    details = _details(p, job_id, submission, input_uri, caller, target.id, checked.params, output_format)
     job = Job.new(details, digest, cause).model_copy(update={"input_sha256": sha256(program)})
     try:
         info = check_program(p.programs, program, submission.input_data_format, target)

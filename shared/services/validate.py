@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
+from shared.domain.analog import check_pulses, check_register
 from shared.domain.catalog import Route, TargetSpec, check_formats
 from shared.domain.errors import Diagnostic, InvalidRequestError, PermanentJobError, UnsupportedProgramError
 from shared.domain.ids import ProviderId, TargetId
@@ -76,7 +77,26 @@ def check_program(programs: Programs, program: bytes, input_format: str, target:
             diagnostics=[found],
             target="inputData",
         )
+    _check_analog(programs, program, input_format, info, target)
     return info
+
+
+def _check_analog(programs: Programs, program: bytes, input_format: str, info: ProgramInfo, target: TargetSpec) -> None:
+    """A neutral-atom program fits the target's device, if it has one, and the size its local emulation takes."""
+    analog = target.analog
+    if analog is None or info.analog is None:
+        return
+    if analog.device is not None:
+        check_register(analog.device, info.analog.atoms, info.analog.register_path)
+        check_pulses(analog.device, info.analog.pulses)
+    if info.num_qubits > analog.max_emulated_atoms:
+        found = programs.qubit_limit_diagnostic(program, input_format, info.num_qubits, analog.max_emulated_atoms)
+        raise UnsupportedProgramError(
+            f"The sequence has {info.num_qubits} atoms; {target.id}'s local emulation takes registers up to "
+            f"{analog.max_emulated_atoms} atoms (the target itself up to {target.max_qubits}). Use fewer atoms.",
+            diagnostics=[found],
+            target="inputData",
+        )
 
 
 class ValidationRequest(BaseModel):

@@ -368,6 +368,10 @@ def test_filters_build_the_sdk_grammar_and_paging_moves_by_fifty(browser: Browse
     assert page.js("return document.getElementById('f-status-Succeeded').checked")
     assert page.js("return document.getElementById('f-after').value") == "2024-01-01"
     assert Select(page.driver.find_element(By.ID, "f-provider")).first_selected_option.text == "ionq"
+    options = "return Array.from(document.getElementById('f-target').options).map(o => [o.value, o.text])"
+    listed = page.wait(lambda: len(page.js(options)) > 2 and page.js(options), "the provider's targets listed")
+    assert ["ionq.qpu.forte-1", "ionq.qpu.forte-1 (local emulation)"] in listed, "a QPU emulation says so"
+    assert ["ionq.simulator", "ionq.simulator"] in listed
 
     page.driver.find_element(By.ID, "f-status-Succeeded").click()  # Failed alone: nothing matches
     page.wait(lambda: page.visible("list-empty") and not page.rows(), "no failed jobs under the prefix")

@@ -204,6 +204,16 @@ def test_submit_openqasm_2_to_quantinuum_with_wait_and_job_params(qjobs: Qjobs, 
     assert set(qjobs("job", "output", "-j", job["id"], "-o", "json").json()) == {"c"}
 
 
+def test_submit_finds_the_provider_that_lists_the_target(qjobs: Qjobs, tmp_path: Path) -> None:
+    """echo-output's provider is not in its name: qjobs asks the service which provider lists it."""
+    note = tmp_path / "note.txt"
+    note.write_text("{ input: 'data' }")
+    submit = ["job", "submit", "-t", "echo-output", "--job-input-format", "microsoft.quantum-log.v1", "--wait"]
+    run = qjobs(*submit, "--job-input-file", str(note), "-o", "json")
+    assert run.code == 0, run.err
+    assert (run.json()["providerId"], run.json()["status"]) == ("microsoft.test.firstparty", "Succeeded")
+
+
 def test_submit_with_wait_prints_the_final_job_as_a_table(qjobs: Qjobs, bell_json: Path) -> None:
     run = qjobs("job", "submit", "-t", "ionq.simulator", "--job-input-file", str(bell_json), "--wait")
     assert run.code == 0, run.err
@@ -324,10 +334,17 @@ def test_submitting_an_invalid_program_makes_a_failed_job_whose_error_is_one_lin
 
 def test_target_list_in_each_format(qjobs: Qjobs) -> None:
     table = qjobs("target", "list").table()
-    assert table[0] == ["Provider", "Target", "Availability", "Qubits", "Input formats"]
+    assert table[0] == ["Provider", "Target", "Availability", "Qubits", "Input formats", "Emulation"]
     rows = {row[1]: row for row in table[1:]}
     assert rows["ionq.simulator"][:4] == ["ionq", "ionq.simulator", "Available", "29"]
     assert "honeywell.openqasm.v1, openqasm.v2" in rows["quantinuum.sim.h2-1e"][4]
+    assert rows["rigetti.qpu.cepheus-1-108q"][3:] == [
+        "108",
+        "rigetti.quil.v1, qir.v1",
+        "local noisy emulation from published error rates",
+    ]
+    assert rows["ionq.simulator"][5] == rows["echo-output"][5] == "no"
+    assert rows["echo-output"][0] == "microsoft.test.firstparty"
     tsv = [line.split("\t") for line in qjobs("target", "list", "-o", "tsv").out.splitlines()]
     assert tsv == table[1:]
     providers = qjobs("target", "list", "-o", "json").json()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 import function_app
@@ -108,6 +110,25 @@ def test_list_filters_match_enum_values_and_ids_whatever_their_case(fakes: Fakes
     put_job(fakes)
     listed = json_of(call(function_app.jobs_list, params={"filter": written}))["value"]
     assert [job["id"] for job in listed] == ["j1"]
+
+
+def test_next_link_continues_where_its_page_ended_and_a_foreign_token_is_400(fakes: Fakes) -> None:
+    """The pages the nextLinks lead to join into the list, even when a job is created before the next page is
+    read (a continuation is a place in the order, not a count); a token for another order, or none we made, is a
+    bad request."""
+    for job_id in ("j1", "j2", "j3"):
+        put_job(fakes, job_id)
+    first = json_of(call(function_app.jobs_list, params={"orderby": "CreationTime desc", "top": "2"}))
+    put_job(fakes, "j4")
+    link = parse_qs(urlsplit(str(first["nextLink"])).query)
+    assert link["skip"] == ["2"] and link["orderby"] == ["CreationTime desc"]
+    second = json_of(call(function_app.jobs_list, params={k: v[0] for k, v in link.items()}))
+    assert [j["id"] for j in [*first["value"], *second["value"]]] == ["j3", "j2", "j1"]
+    assert second["nextLink"] is None
+    other_order = {**{k: v[0] for k, v in link.items()}, "orderby": "Name asc"}
+    for params in (other_order, {"continuationToken": "not-ours"}):
+        response = call(function_app.jobs_list, params=params)
+        assert response.status_code == 400 and "continuationToken" in str(json_of(response)["error"])
 
 
 def test_patch_answers_the_fields_it_may_change(fakes: Fakes) -> None:

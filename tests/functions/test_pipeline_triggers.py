@@ -24,6 +24,8 @@ TRANSLATORS: dict[str, Any] = {
     "jobs-quantinuum": function_app.translate_quantinuum,
     "jobs-rigetti": function_app.translate_rigetti,
     "jobs-microsoft-qc": function_app.translate_microsoft_qc,
+    "jobs-microsoft.test.firstparty": function_app.translate_microsoft_test_firstparty,
+    "jobs-pasqal": function_app.translate_pasqal,
 }
 FUNCTIONS: dict[str, Any] = {
     **TRANSLATORS,

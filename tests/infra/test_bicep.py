@@ -16,7 +16,8 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,13 @@ from lark.exceptions import UnexpectedInput, VisitError
 from pycep import BicepParser
 from pycep.models import BicepElement
 
-from shared.adapters.cosmos_jobs import PARTITION_KEY_PATH
+from shared.adapters.cosmos_jobs import PARTITION_KEY_PATH, CosmosJobStore
+from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.config import Settings
 from shared.domain.catalog import load_catalog
 from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
+from shared.domain.query import Continuation, SortKey
+from tests.query_shapes import sdk_shapes
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
@@ -525,6 +529,47 @@ def test_cosmos_containers_match_the_settings_and_partition_by_id() -> None:
     assert {settings[alias] for alias in container_settings} == containers.keys()
     for name, container in containers.items():
         assert container.get("properties", "resource", "partitionKey", "paths") == [PARTITION_KEY_PATH], name
+
+
+class RecordingContainer:
+    """A Cosmos DB container that answers every query with nothing and keeps its SQL."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def query_items(self, query: str, **_: object) -> list[object]:
+        self.queries.append(query)
+        return []
+
+
+def sdk_list_queries() -> Iterator[tuple[str, str]]:
+    """(shape, SQL) of each list the SDK sends, first page and a continued one, as the Cosmos DB stores write them."""
+    after = Continuation(100, SortKey("x", datetime(2026, 1, 1, tzinfo=UTC), "job-1"))
+    for name, shape in sdk_shapes(date(2026, 1, 1), date(2026, 2, 1), "s1").items():
+        for query in (shape.query(), replace(shape.query(), after=after)):
+            jobs, sessions = RecordingContainer(), RecordingContainer()
+            CosmosJobStore(jobs, "ws").query(query)  # type: ignore[arg-type]  # the SDK's ContainerProxy, recorded
+            if shape.top_level:
+                CosmosSessionStore(sessions, "ws").query(query)  # type: ignore[arg-type]
+            yield from ((name, sql) for sql in jobs.queries + sessions.queries)
+
+
+def test_cosmos_indexes_serve_every_list_the_sdk_sends() -> None:
+    """Each list's ORDER BY is a composite index of the deployed policy (so the filter and the order are read
+    from it, as far as TOP), and every path a list filters or orders on is indexed."""
+    for container in instances("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers"):
+        policy = container.get("properties", "resource", "indexingPolicy")
+        composites = [[(path["path"], path["order"]) for path in index] for index in policy["compositeIndexes"]]
+        included = {path["path"] for path in policy["includedPaths"]}
+        assert policy["excludedPaths"] == [{"path": "/*"}], "opt-in: only what the stores query is indexed"
+        for name, sql in sdk_list_queries():
+            terms = [term.rsplit(" ", 1) for term in sql.split(" ORDER BY ", 1)[1].split(", ")]
+            wanted = [("/" + path.removeprefix("c.").replace(".", "/"), order) for path, order in terms]
+            asc = [(path, "ascending") for path, _ in wanted]
+            assert len(wanted) == 1 or asc in composites, (name, sql)  # each index serves both directions
+            assert len({order for _, order in wanted}) == 1, (name, sql)
+            paths = set(re.findall(r"\bc((?:\.\w+)+)", sql)) - {".id"}
+            assert {path.replace(".", "/") + "/?" for path in paths} <= included, (name, sql)
 
 
 def test_cosmos_is_serverless_and_entra_only() -> None:

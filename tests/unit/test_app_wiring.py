@@ -37,7 +37,7 @@ def test_every_provider_has_exactly_one_translator_on_its_own_queue() -> None:
     translators = sorted(str(queue) for name, queue in queues.items() if name.startswith("translate_"))
     assert translators == sorted(provider.queue for provider in load_catalog().providers)
     for provider in load_catalog().providers:
-        assert queues[f"translate_{provider.id.replace('-', '_')}"] == provider.queue
+        assert queues[f"translate_{provider.id.replace('-', '_').replace('.', '_')}"] == provider.queue
     assert queues["run_simulator"] == SIMULATOR_QUEUE
     assert queues["record_result"] == JOB_RESULTS_QUEUE
 

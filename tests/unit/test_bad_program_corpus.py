@@ -1,14 +1,18 @@
 """A corpus of broken programs, per input format: each gets a positioned diagnostic; submitted, a Failed job, unqueued.
 
 Every entry names where its defect is: a 1-based (line, column) in a text program, or a JSON path in IonQ
-JSON; the first diagnostic must point exactly there, and every diagnostic must carry a position. The cases
-test_programs.py, test_quil.py, test_qir.py and test_ionq_native.py already pin are not repeated.
+JSON or a pulse sequence; the first diagnostic must point exactly there, and every diagnostic must carry a position.
+The cases test_programs.py, test_quil.py, test_qir.py and test_ionq_native.py already pin are not repeated.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import pulser
 import pytest
 
 from shared.domain.catalog import TargetSpec, load_catalog
@@ -71,6 +75,20 @@ def qir(
 
 def ionq(name: str, text: str, at: tuple[int, int] | str, words: str, target: str | None = None) -> Broken:
     return Broken(name, "ionq.circuit.v1", text.encode(), at, words, target, _error(target))
+
+
+def pulser_sequence(change: Callable[[dict[str, Any]], object], device: str = "AnalogDevice") -> bytes:
+    """Two atoms 6 µm apart and one pulse on the global channel (pulser's own serialization), then `change`d."""
+    seq = pulser.Sequence(pulser.Register({"q0": (0.0, 0.0), "q1": (6.0, 0.0)}), getattr(pulser, device))
+    seq.declare_channel("ch", "rydberg_global")
+    seq.add(pulser.Pulse.ConstantPulse(100, 1.0, 0.0, 0.0), "ch")
+    document: dict[str, Any] = json.loads(seq.to_abstract_repr())
+    change(document)
+    return json.dumps({"sequence_builder": json.dumps(document)}).encode()
+
+
+def pulser_entry(name: str, program: bytes, at: str, words: str, target: str | None = None) -> Broken:
+    return Broken(name, "pasqal.pulser.v1", program, at, words, target, _error(target))
 
 
 CORPUS = [
@@ -177,6 +195,38 @@ CORPUS = [
         "40 qubits",
         target="ionq.simulator",
     ),
+    pulser_entry("no-sequence-builder", b'{"sequence": "{}"}', "sequence_builder", "sequence_builder is the"),
+    pulser_entry(
+        "inner-json", b'{"sequence_builder": "{\\"register\\": ["}', "sequence_builder", "sequence_builder's text"
+    ),
+    pulser_entry(
+        "schema",
+        pulser_sequence(lambda d: d["operations"][0].update(protocol="eventually")),
+        "sequence_builder.operations[0].protocol",
+        "'eventually' is not one of",
+    ),
+    pulser_entry(
+        "atoms-too-close",
+        pulser_sequence(lambda d: d["register"][1].update(x=4.0)),
+        "sequence_builder.register[1]",
+        "4 µm apart",
+    ),
+    pulser_entry(
+        "variables",
+        pulser_sequence(lambda d: d.update(variables={"omega": {"type": "float", "value": [0.0]}})),
+        "sequence_builder.variables",
+        "declares variables (omega)",
+    ),
+    pulser_entry(
+        "no-pulse", pulser_sequence(lambda d: d.update(operations=[])), "sequence_builder.operations", "no pulse"
+    ),
+    pulser_entry(
+        "past-fresnel-amplitude",
+        pulser_sequence(lambda d: d["operations"][0]["amplitude"].update(value=20.0), device="MockDevice"),
+        "sequence_builder.operations[0].amplitude",
+        "Fresnel's rydberg_global channel allows at most 12.5664 rad/µs",
+        target="pasqal.qpu.fresnel",
+    ),
 ]
 
 
@@ -192,6 +242,7 @@ def case(entry: Broken) -> pytest.ParameterSet:
 
 def test_every_format_has_a_corpus_of_at_least_six() -> None:
     formats = {t for p in CATALOG.providers for target in p.targets for t in target.input_formats}
+    formats.discard("microsoft.quantum-log.v1")  # the echo target's log is any bytes: there is nothing to break
     assert {fmt: sum(e.input_format == fmt for e in CORPUS) >= 6 for fmt in formats} == dict.fromkeys(formats, True)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.catalog import load_catalog
 from shared.domain.errors import InvalidProgramError
-from shared.domain.jobs import JobStatus
+from shared.domain.jobs import JobStatus, ProgramSize
 from shared.domain.pricing import load_pricing
 from shared.programs.translate import inspect_program
 from shared.services import manage
@@ -159,3 +159,12 @@ def test_gates_on_more_than_two_qubits_count_as_six_two_qubit_gates_per_extra_qu
     )
     size = inspect_program(toffoli, "openqasm.v2").size
     assert (size.one_qubit_gates, size.two_qubit_gates, size.measurements) == (1, 6 + 12, 0)
+
+
+@pytest.mark.parametrize(("shots", "increments"), [(1, 1), (10, 1), (11, 2), (1000, 100), (10_000, 1000)])
+def test_cepheus_bills_its_execution_time_in_ten_millisecond_increments_rounded_up(shots: int, increments: int) -> None:
+    """$0.02 per started 10 ms of execution, 1 ms a shot, whatever the program (Rigetti charges no gate or shot)."""
+    cost = load_pricing().cost("rigetti.qpu.cepheus-1-108q", ProgramSize(two_qubit_gates=50), shots)
+    (event,) = cost.events
+    assert (event.dimension_id, event.amount_consumed, event.unit_price) == ("qpu-time", increments, 0.02)
+    assert cost.estimated_total == pytest.approx(increments * 0.02)

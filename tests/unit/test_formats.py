@@ -15,8 +15,8 @@ ROUTES = [route for provider in load_catalog().providers for target in provider.
 
 
 def test_an_unknown_format_is_refused_naming_every_known_one() -> None:
-    with pytest.raises(UnsupportedFormatError, match=r"'pasqal\.pulser\.v1'") as caught:
-        program_format("pasqal.pulser.v1")
+    with pytest.raises(UnsupportedFormatError, match=r"'acme\.pulses\.v9'") as caught:
+        program_format("acme.pulses.v9")
     assert all(name in caught.value.message for name in FORMATS)
 
 

@@ -268,7 +268,17 @@ def test_measurements_flip_with_the_published_spam_error(spec: TargetSpec) -> No
 
 
 def test_noisy_targets_say_so_and_cite_their_source() -> None:
-    assert {t.id for t in NOISY} == {"ionq.qpu.aria-1", "quantinuum.sim.h2-1e"}
+    assert {t.id for t in NOISY} == {
+        "ionq.qpu.aria-1",
+        "ionq.qpu.forte-1",
+        "ionq.qpu.forte-enterprise-1",
+        "quantinuum.sim.h2-1e",
+        "quantinuum.sim.h2-2e",
+        "quantinuum.qpu.h2-1",
+        "quantinuum.qpu.h2-2",
+        "quantinuum.qpu.helios-1",
+        "rigetti.qpu.cepheus-1-108q",
+    }
     for spec in NOISY:
         assert "noisy emulation" in spec.description and "published" in spec.description
         assert spec.noise is not None and spec.noise.source
@@ -293,6 +303,14 @@ SAMPLING_ROUTES = [
     pytest.param("quantinuum.sim.h2-1e", "qir.v1", id="h2-1e-qir"),
     pytest.param("rigetti.sim.qvm", "rigetti.quil.v1", id="qvm-quil"),
     pytest.param("rigetti.sim.qvm", "qir.v1", id="qvm-qir"),
+    pytest.param("ionq.qpu.forte-1", "ionq.circuit.v1", id="forte-1-ionq"),
+    pytest.param("ionq.qpu.forte-enterprise-1", "qir.v1", id="forte-enterprise-1-qir"),
+    pytest.param("quantinuum.sim.h2-2e", "honeywell.openqasm.v1", id="h2-2e-qasm"),
+    pytest.param("quantinuum.qpu.h2-1", "qir.v1", id="qpu-h2-1-qir"),
+    pytest.param("quantinuum.qpu.h2-2", "honeywell.openqasm.v1", id="qpu-h2-2-qasm"),
+    pytest.param("quantinuum.qpu.helios-1", "honeywell.openqasm.v1", id="helios-1-qasm"),
+    pytest.param("rigetti.qpu.cepheus-1-108q", "rigetti.quil.v1", id="cepheus-quil"),
+    pytest.param("rigetti.qpu.cepheus-1-108q", "qir.v1", id="cepheus-qir"),
 ]
 
 
@@ -336,6 +354,7 @@ def test_the_ideal_ionq_simulator_returns_the_exact_probabilities(make: Callable
     [
         pytest.param("ionq.qpu.aria-1", "ionq.circuit.v1", id="aria-1"),
         pytest.param("quantinuum.sim.h2-1e", "honeywell.openqasm.v1", id="h2-1e"),
+        pytest.param("rigetti.qpu.cepheus-1-108q", "rigetti.quil.v1", id="cepheus-1-108q"),
     ],
 )
 @pytest.mark.parametrize("make", [bell, ghz3], ids=lambda m: m.__name__)

@@ -9,7 +9,7 @@ import pytest
 from shared.domain.errors import InvalidProgramError, InvalidRequestError, SessionClosedError, SessionExistsError
 from shared.domain.jobs import JobStatus
 from shared.domain.query import JobQuery, OrderBy, QueryField
-from shared.domain.sessions import SessionStatus
+from shared.domain.sessions import IDLE_TIMEOUT, SessionStatus
 from shared.services import manage, sessions, sweep
 from shared.services.pipeline import Pipeline
 from shared.services.sessions import SessionRequest
@@ -83,9 +83,11 @@ def test_continue_policy_keeps_going_after_a_failure_and_ends_in_failures() -> N
     submit_in(p, "s1", "j1")
     drain(p, failing)
     assert p.require("j1").status is JobStatus.FAILED
+    assert status(p) is SessionStatus.FAILURES, "open: it says a job failed, as Azure's does, and takes more"
     submit_in(p, "s1", "j2")
     drain(p, FakeBackend())
     assert p.require("j2").status is JobStatus.SUCCEEDED
+    assert status(p) is SessionStatus.FAILURES
     assert sessions.close_session(p, "s1").status is SessionStatus.FAILURES
 
 
@@ -105,8 +107,38 @@ def test_abort_policy_fails_the_session_with_its_first_failed_job_and_stops_the_
     j2 = p.require("j2")
     assert j2.status is JobStatus.FAILED and j2.details.error_data is not None
     assert j2.details.error_data.code == "SessionAborted"
-    with pytest.raises(SessionClosedError):
+    with pytest.raises(SessionClosedError, match=r"^Session is already in a terminal state\. .* is Failed and"):
         submit_in(p, "s1", "j3")
+
+
+def test_an_open_session_with_failures_still_times_out_when_idle() -> None:
+    p = make_pipeline()
+    open_session(p, jobFailurePolicy="Continue")
+    failing = FakeBackend()
+    failing.error = InvalidProgramError("rejected by the provider")
+    submit_in(p, "s1", "j1")
+    drain(p, failing)
+    assert status(p) is SessionStatus.FAILURES
+    clock(p).advance((IDLE_TIMEOUT + timedelta(seconds=1)).total_seconds())
+    assert sweep.sweep_stuck_jobs(p).sessions_ended == 1, "the sweep still finds it: it is not final"
+    assert status(p) is SessionStatus.TIMED_OUT
+
+
+def test_a_job_asking_an_echo_target_for_another_output_format_runs_then_fails_and_aborts_its_session() -> None:
+    """Azure accepts the job, runs it, and fails it once the output cannot be given in the format asked for
+    (CannotTranslateOutputData): the way the SDK's own tests make a job fail in a session."""
+    p = make_pipeline()
+    echo = {"providerId": "Microsoft.Test.FirstParty", "target": "echo-output"}
+    open_session(p, **echo)
+    upload(p, "j1", b"{ input: 'data' }")
+    log = {"inputDataFormat": "microsoft.quantum-log.v1", "inputParams": {}, "sessionId": "s1", **echo}
+    submit_job(p, "j1", submission("j1", **log, outputDataFormat="invalid_output_format"), cause="test")
+    assert p.require("j1").details.output_data_format == "invalid_output_format", "accepted as asked"
+    drain(p, FakeBackend(b"{ input: 'data' }"))
+    failed = p.require("j1")
+    assert failed.status is JobStatus.FAILED and failed.details.begin_execution_time is not None
+    assert failed.details.error_data is not None and failed.details.error_data.code == "CannotTranslateOutputData"
+    assert status(p) is SessionStatus.FAILED
 
 
 def test_an_idle_session_times_out_after_ten_minutes_and_takes_no_more_jobs() -> None:
@@ -160,8 +192,8 @@ def test_top_level_items_are_sessions_and_the_jobs_outside_them_in_one_order() -
     assert [(i.item_type, i.id) for i in page.items] == [("Job", "lone1"), ("Session", "s1"), ("Job", "lone2")]
     first = sessions.top_level_items(p, JobQuery(top=2))
     second = sessions.top_level_items(p, JobQuery(skip=2, top=2))
-    assert [i.id for i in first.items] == ["lone1", "s1"] and first.next_skip == 2
-    assert [i.id for i in second.items] == ["lone2"] and second.next_skip is None
+    assert [i.id for i in first.items] == ["lone1", "s1"] and first.next is not None and first.next.position == 2
+    assert [i.id for i in second.items] == ["lone2"] and second.next is None
     newest = sessions.top_level_items(p, JobQuery(orderby=OrderBy(QueryField.CREATION_TIME, descending=True)))
     assert [i.id for i in newest.items] == ["lone2", "s1", "lone1"]
     assert [s.id for s in sessions.list_sessions(p, JobQuery()).sessions] == ["s1"]

@@ -315,6 +315,7 @@
   let filters = null;
   let nextSkip = null;
   let providers = null;
+  let emulated = new Set();
   let providersLoading = null;
 
   function readFilters(params) {
@@ -501,14 +502,16 @@
     const targetIds = known.filter((p) => !f.provider || p.id === f.provider).flatMap((p) => p.targets);
     if (f.target && !targetIds.includes(f.target)) targetIds.push(f.target);
     replaceOptions($('f-provider'), 'All providers', providerIds, f.provider);
-    replaceOptions($('f-target'), 'All targets', targetIds, f.target);
+    replaceOptions($('f-target'), 'All targets', targetIds, f.target, (id) =>
+      emulated.has(id) ? `${id} (local emulation)` : id,
+    );
   }
 
-  function replaceOptions(select, allLabel, values, selected) {
+  function replaceOptions(select, allLabel, values, selected, label = (v) => v) {
     const wanted = ['', ...values];
     const current = Array.from(select.options).map((o) => o.value);
     if (wanted.join('\n') !== current.join('\n')) {
-      select.replaceChildren(...wanted.map((v) => el('option', { value: v }, v || allLabel)));
+      select.replaceChildren(...wanted.map((v) => el('option', { value: v }, v ? label(v) : allLabel)));
     }
     select.value = selected;
   }
@@ -518,6 +521,10 @@
     providersLoading = getJson('providerStatus')
       .then((data) => {
         providers = (data.value || []).map((p) => ({ id: p.id, targets: (p.targets || []).map((t) => t.id) }));
+        // Targets the service runs as local emulations of a QPU say so in their metadata.
+        emulated = new Set(
+          (data.value || []).flatMap((p) => (p.targets || []).filter((t) => (t.metadata || {}).emulation).map((t) => t.id)),
+        );
         if (filters) fillOptions(filters);
       })
       .catch(() => {
