@@ -19,20 +19,12 @@ from shared.adapters.sqlite_db import SqliteDatabase
 from shared.adapters.stamps import stamp
 from shared.domain.errors import ConflictError, NotFoundError, StaleWriteError
 from shared.domain.jobs import Job, JobDetails
-from shared.domain.query import AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
+from shared.domain.query import ATTRIBUTES, AllOf, Compare, Expr, JobQuery, Not, Op, QueryField, StartsWith
 from shared.domain.sessions import Session, SessionDetails
 
-# The list API's fields as the job table's columns; the session table names its columns the same way.
-COLUMNS: Mapping[QueryField, str] = {
-    QueryField.NAME: "name",
-    QueryField.ITEM_TYPE: "item_type",
-    QueryField.JOB_TYPE: "job_type",
-    QueryField.PROVIDER_ID: "provider_id",
-    QueryField.TARGET: "target",
-    QueryField.STATE: "status",
-    QueryField.CREATION_TIME: "creation_time",
-    QueryField.SESSION_ID: "session_id",
-}
+# The list API's fields as the job table's columns, named after the details' attributes; the session table names
+# its columns the same way.
+COLUMNS: Mapping[QueryField, str] = ATTRIBUTES
 _OPS = {Op.EQ: "=", Op.NE: "!=", Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
 D = TypeVar("D", Job, Session)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -135,11 +135,13 @@ def _sort_value(item: JobDetails | SessionDetails, field: QueryField) -> str | N
         return None
     if isinstance(item, SessionDetails) and field in (QueryField.SESSION_ID, QueryField.JOB_TYPE):
         return item.id if field is QueryField.SESSION_ID else None  # a session is its own session
-    value = getattr(item, _ATTRIBUTES[field])
+    value = getattr(item, ATTRIBUTES[field])
     return None if value is None else str(value)
 
 
-_ATTRIBUTES = {
+# Each list field as the attribute of JobDetails (and SessionDetails) that holds it; the stores name their columns
+# and paths after these.
+ATTRIBUTES: Mapping[QueryField, str] = {
     QueryField.NAME: "name",
     QueryField.ITEM_TYPE: "item_type",
     QueryField.JOB_TYPE: "job_type",
@@ -147,6 +149,7 @@ _ATTRIBUTES = {
     QueryField.TARGET: "target",
     QueryField.STATE: "status",
     QueryField.SESSION_ID: "session_id",
+    QueryField.CREATION_TIME: "creation_time",
 }
 
 

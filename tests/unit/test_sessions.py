@@ -75,13 +75,22 @@ def test_closing_while_a_job_runs_ends_the_session_when_the_job_ends() -> None:
     assert status(p) is SessionStatus.SUCCEEDED
 
 
-def test_continue_policy_keeps_going_after_a_failure_and_ends_in_failures() -> None:
-    p = make_pipeline()
-    open_session(p, jobFailurePolicy="Continue")
+def failing_backend() -> FakeBackend:
     failing = FakeBackend()
     failing.error = InvalidProgramError("rejected by the provider")
+    return failing
+
+
+def continue_session_with_a_failed_job() -> Pipeline:
+    p = make_pipeline()
+    open_session(p, jobFailurePolicy="Continue")
     submit_in(p, "s1", "j1")
-    drain(p, failing)
+    drain(p, failing_backend())
+    return p
+
+
+def test_continue_policy_keeps_going_after_a_failure_and_ends_in_failures() -> None:
+    p = continue_session_with_a_failed_job()
     assert p.require("j1").status is JobStatus.FAILED
     assert status(p) is SessionStatus.FAILURES, "open: it says a job failed, as Azure's does, and takes more"
     submit_in(p, "s1", "j2")
@@ -96,8 +105,7 @@ def test_abort_policy_fails_the_session_with_its_first_failed_job_and_stops_the_
     open_session(p)
     submit_in(p, "s1", "j1")
     submit_in(p, "s1", "j2")
-    failing = FakeBackend()
-    failing.error = InvalidProgramError("rejected by the provider")
+    failing = failing_backend()
     messages = p.sender.take()  # type: ignore[attr-defined]
     p.sender.sent = messages[:1]  # type: ignore[attr-defined]  # j1 runs first; j2 waits in its queue
     drain(p, failing)
@@ -112,12 +120,7 @@ def test_abort_policy_fails_the_session_with_its_first_failed_job_and_stops_the_
 
 
 def test_an_open_session_with_failures_still_times_out_when_idle() -> None:
-    p = make_pipeline()
-    open_session(p, jobFailurePolicy="Continue")
-    failing = FakeBackend()
-    failing.error = InvalidProgramError("rejected by the provider")
-    submit_in(p, "s1", "j1")
-    drain(p, failing)
+    p = continue_session_with_a_failed_job()
     assert status(p) is SessionStatus.FAILURES
     clock(p).advance((IDLE_TIMEOUT + timedelta(seconds=1)).total_seconds())
     assert sweep.sweep_stuck_jobs(p).sessions_ended == 1, "the sweep still finds it: it is not final"
