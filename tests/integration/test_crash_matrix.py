@@ -135,7 +135,9 @@ def audit(ledger: Ledger, receiver: EventReceiver | None, kills: int, timeout: f
         if listed[job_id] != 1:
             tally.count("duplicated", f"{job_id} listed {listed[job_id]} times")
         expected = {"histogram": {str(answer): 1.0}}
-        for where, output in (("output", _output(api, job_id)), ("outputDataUri", _download(job["outputDataUri"]))):
+        # The download URL as the API gives it now: its SAS lives SAS_TTL_MINUTES, and a long audit outlives the first.
+        fresh = api.get_job(job_id).json()["outputDataUri"]
+        for where, output in (("output", _output(api, job_id)), ("outputDataUri", _download(fresh))):
             if output is None:
                 tally.count("lost", f"{job_id}: no output at {where}")
             elif output != expected:
