@@ -88,12 +88,23 @@ def main() -> int:
         stop = threading.Event()
         began = time.time()
 
+        free = threading.Semaphore(OFFERING_THREADS)
+
+        def one() -> None:
+            try:
+                submitted.append(submit_one(base, http)[0])
+            finally:
+                free.release()
+
         def offer() -> None:
+            """A job every 1/rate s; when OFFERING_THREADS submissions are all still under way, the next waits for
+            one to end (the service is behind: the jobs column then grows slower than the rate)."""
             with ThreadPoolExecutor(OFFERING_THREADS) as pool:
                 n = 0
                 while not stop.is_set():
                     time.sleep(max(0.0, began + n / args.rate - time.time()))
-                    pool.submit(lambda: submitted.append(submit_one(base, http)[0]))
+                    free.acquire()
+                    pool.submit(one)
                     n += 1
 
         offering = threading.Thread(target=offer, daemon=True)
