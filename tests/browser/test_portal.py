@@ -295,7 +295,14 @@ def test_submitted_jobs_appear_and_succeed_without_a_reload_and_a_job_shows_its_
 
     page.open(f"#/jobs?name={prefix}")
     page.wait_rows(lambda rows: len(rows) == 4, "the prefix's four jobs")
-    page.driver.find_element(By.CSS_SELECTOR, f'#jobs-body tr[data-id="{ids[0]}"] a').click()
+    # The unfiltered list may hold just these four too: wait until its rows are the filtered list's (their links
+    # carry the filter), so that the job opened from them knows the list to go back to.
+    link = f'#jobs-body tr[data-id="{ids[0]}"] a'
+    page.wait(
+        lambda: "name=" in str(page.js(f"return document.querySelector('{link}').getAttribute('href')")),
+        "the filtered rows",
+    )
+    page.driver.find_element(By.CSS_SELECTOR, link).click()
     page.wait(lambda: page.visible("job-view") and page.job_status() == "Succeeded", "the job page")
     labels = page.wait(
         lambda: page.js(
