@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +14,19 @@ from shared.api import workspace as api
 from shared.api.http import ANY_METHOD
 from shared.api.openapi import bp as openapi_bp
 from shared.domain.catalog import load_catalog
-from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
+from shared.domain.messages import (
+    DEAD_LETTER_SUBQUEUE,
+    JOB_RESULTS_QUEUE,
+    SIMULATOR_QUEUE,
+    JobOutcome,
+    Message,
+    RunJob,
+    TranslateJob,
+)
 from shared.portal.blueprint import bp as portal_bp
 from shared.services import execute, intake, sweep
+
+logger = logging.getLogger(__name__)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(portal_bp)
@@ -168,6 +180,31 @@ def run_simulator(msg: func.ServiceBusMessage) -> None:
 @app.service_bus_queue_trigger(arg_name="msg", queue_name=JOB_RESULTS_QUEUE, connection="ServiceBusConnection")
 def record_result(msg: func.ServiceBusMessage) -> None:
     execute.record_outcome(bootstrap.pipeline(), JobOutcome.model_validate_json(msg.get_body()))
+
+
+def _redrive_dead_letters(queue: str, kind: type[Message]) -> None:
+    """A trigger on `queue`'s dead-letter subqueue, named `redrive_{queue}`: a message whose deliveries ran out
+    re-drives its job at once, or fails it once its re-drives are spent (the sweep's deadlines are the backstop)."""
+
+    def redrive(msg: func.ServiceBusMessage) -> None:
+        reason = str(msg.application_properties.get("DeadLetterReason", "no reason given"))
+        try:
+            letter = kind.model_validate_json(msg.get_body())
+        except ValueError:  # not a message this version reads: retrying would loop for ever (a dead letter stays)
+            logger.exception("A dead letter on %s is not a %s; left to the sweep", queue, kind.__name__)
+            return
+        sweep.redrive_dead_letter(bootstrap.pipeline(), letter, queue, reason)
+
+    trigger = app.service_bus_queue_trigger(
+        arg_name="msg", queue_name=queue + DEAD_LETTER_SUBQUEUE, connection="ServiceBusConnection"
+    )
+    app.function_name("redrive_" + re.sub(r"[^A-Za-z0-9]", "_", queue))(trigger(redrive))
+
+
+for _provider in CATALOG.providers:
+    _redrive_dead_letters(_provider.queue, TranslateJob)
+_redrive_dead_letters(SIMULATOR_QUEUE, RunJob)
+_redrive_dead_letters(JOB_RESULTS_QUEUE, JobOutcome)
 
 
 @app.function_name("sweep_stuck_jobs")

@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 
 from shared.domain.errors import DependencyError, TransientJobError
+from shared.domain.messages import DEAD_LETTER_SUBQUEUE
 
 PropertyValue = str | int | float | bool
 
@@ -48,17 +49,6 @@ CREATE TABLE IF NOT EXISTS messages (
     lock_token TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    body BLOB NOT NULL,
-    delivery_count INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    description TEXT NOT NULL,
-    dead_lettered_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue);
 CREATE TABLE IF NOT EXISTS duplicates (
     queue TEXT NOT NULL,
     message_id TEXT NOT NULL,
@@ -90,10 +80,21 @@ WHERE seq = ?
 RETURNING message_id, body, content_type, properties, enqueued_at, delivery_count
 """
 
+# A dead-lettered message moves to `{queue}/$DeadLetterQueue`, a queue like any other (a trigger may take
+# it), carrying the reason in the application properties Service Bus uses. As in Service Bus, a dead letter
+# is not dead-lettered again, however often it is delivered.
 _MOVE_TO_DEAD_LETTERS = """
-INSERT INTO dead_letters
-    (queue, message_id, body, delivery_count, reason, description, dead_lettered_at)
-SELECT queue, message_id, body, delivery_count, ?, ?, ? FROM messages WHERE seq = ?
+UPDATE messages SET queue = queue || ?, enqueued_at = ?, locked_until = 0, lock_token = NULL,
+    properties = json_set(properties, '$.DeadLetterReason', ?, '$.DeadLetterErrorDescription', ?)
+WHERE seq = ?
+"""
+
+# A file made before dead letters were kept as messages: its old table's rows become messages.
+_MIGRATE_DEAD_LETTERS = """
+INSERT INTO messages (queue, message_id, body, content_type, properties, enqueued_at, delivery_count)
+SELECT queue || ?, message_id, body, 'application/json',
+    json_object('DeadLetterReason', reason, 'DeadLetterErrorDescription', description), dead_lettered_at, delivery_count
+FROM dead_letters
 """
 
 
@@ -169,8 +170,11 @@ def _utc(timestamp: float) -> datetime:
 
 
 def _move_to_dead_letters(conn: sqlite3.Connection, seq: int, reason: str, description: str, now: float) -> None:
-    conn.execute(_MOVE_TO_DEAD_LETTERS, (reason, description, now, seq))
-    conn.execute("DELETE FROM messages WHERE seq = ?", (seq,))
+    conn.execute(_MOVE_TO_DEAD_LETTERS, (DEAD_LETTER_SUBQUEUE, now, reason, description, seq))
+
+
+def _is_dead_letter_queue(queue: str) -> bool:
+    return queue.endswith(DEAD_LETTER_SUBQUEUE)
 
 
 def _dead_letter_exhausted(conn: sqlite3.Connection, seq: int, delivery_count: int, now: float) -> None:
@@ -218,6 +222,9 @@ class EmbeddedQueue:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     tx.execute(statement)
+            if tx.execute("SELECT 1 FROM sqlite_master WHERE name = 'dead_letters'").fetchone() is not None:
+                tx.execute(_MIGRATE_DEAD_LETTERS, (DEAD_LETTER_SUBQUEUE,))
+                tx.execute("DROP TABLE dead_letters")
 
     def send(self, queue: str, message: OutgoingMessage) -> bool:
         """Commit one message; False when dropped as a duplicate within the window (0 turns that off)."""
@@ -281,7 +288,7 @@ class EmbeddedQueue:
         with self._transaction() as conn:
             now = self._clock()
             delivery_count = _locked_delivery_count(conn, message)
-            if delivery_count >= self._max_delivery_count:
+            if delivery_count >= self._max_delivery_count and not _is_dead_letter_queue(message.queue):
                 _dead_letter_exhausted(conn, message.sequence_number, delivery_count, now)
             else:
                 conn.execute(
@@ -317,8 +324,9 @@ class EmbeddedQueue:
         with self._transaction() as conn:
             now = self._clock()
             exhausted = conn.execute(
-                "SELECT seq, delivery_count FROM messages WHERE lock_token IS NOT NULL AND delivery_count >= ?",
-                (self._max_delivery_count,),
+                "SELECT seq, delivery_count FROM messages"
+                " WHERE lock_token IS NOT NULL AND delivery_count >= ? AND queue NOT LIKE ?",
+                (self._max_delivery_count, f"%{DEAD_LETTER_SUBQUEUE}"),
             ).fetchall()
             for seq, delivery_count in exhausted:
                 _dead_letter_exhausted(conn, int(seq), int(delivery_count), now)
@@ -336,24 +344,27 @@ class EmbeddedQueue:
         return int(row[0])
 
     def dead_letters(self, queue: str) -> list[DeadLetter]:
-        """The queue's dead-letter subqueue, oldest first."""
+        """The queue's dead-letter subqueue, in the order the messages were sent."""
         with self._reading() as conn:
             rows = conn.execute(
-                "SELECT message_id, body, delivery_count, reason, description, dead_lettered_at"
-                " FROM dead_letters WHERE queue = ? ORDER BY id",
-                (queue,),
+                "SELECT message_id, body, delivery_count, properties, enqueued_at FROM messages"
+                " WHERE queue = ? ORDER BY seq",
+                (queue + DEAD_LETTER_SUBQUEUE,),
             ).fetchall()
-        return [
-            DeadLetter(
-                message_id=str(message_id),
-                body=bytes(body),
-                delivery_count=int(delivery_count),
-                reason=str(reason),
-                description=str(description),
-                dead_lettered_time=_utc(float(at)),
+        letters = []
+        for message_id, body, delivery_count, properties, at in rows:
+            details = json.loads(properties)
+            letters.append(
+                DeadLetter(
+                    message_id=str(message_id),
+                    body=bytes(body),
+                    delivery_count=int(delivery_count),
+                    reason=str(details["DeadLetterReason"]),
+                    description=str(details["DeadLetterErrorDescription"]),
+                    dead_lettered_time=_utc(float(at)),
+                )
             )
-            for message_id, body, delivery_count, reason, description, at in rows
-        ]
+        return letters
 
     def close(self) -> None:
         """Close every connection once in-flight writes end; later calls raise DependencyError."""
@@ -375,7 +386,7 @@ class EmbeddedQueue:
                 if candidate is None:
                     return None
                 seq, delivery_count = int(candidate[0]), int(candidate[1])
-                if delivery_count < self._max_delivery_count:
+                if delivery_count < self._max_delivery_count or _is_dead_letter_queue(queue):
                     break
                 _dead_letter_exhausted(conn, seq, delivery_count, now)
             lock_token = uuid.uuid4().hex

@@ -167,6 +167,10 @@ class PooledSimulators:
             data=self._pool.call(target, route, program, shots, params), usage={"shots": float(shots)}
         )
 
+    def wait_ready(self) -> None:
+        """Wait until a worker is set up: the local host takes queue messages only then (see LocalHost.start)."""
+        self._pool.wait_ready()
+
     def close(self) -> None:
         self._pool.close()
 

@@ -93,6 +93,19 @@ class WorkerPool:
         finally:
             self._idle.put(worker if worker.healthy else self._replace(worker))
 
+    def wait_ready(self) -> None:
+        """Wait until a worker has set up (its imports and warm-up), so that a first run does not wait on them."""
+        worker = self._idle.get()
+        if worker is None:
+            self._idle.put(None)
+            return
+        try:
+            worker.wait_ready(self._limits)
+        except JobServiceError as error:  # it is replaced; a run then waits on its successor
+            logger.warning("%s", error.message)
+        finally:
+            self._idle.put(worker if worker.healthy else self._replace(worker))
+
     def close(self) -> None:
         """Stop every worker; a run under way fails with a transient error, so its message is delivered again."""
         with self._lock:
@@ -147,12 +160,15 @@ class _Worker:
         ).start()
         self._send(setup)
 
-    def call(self, request: bytes, limits: RunLimits) -> bytes:
+    def wait_ready(self, limits: RunLimits) -> None:
         if not self._ready:
             kind, _ = self._receive(time.monotonic() + START_SECONDS, limits, starting=True)
             self._ready = kind == _READY
             if not self._ready:
                 raise self._lost(TransientJobError("A simulation worker did not start."))
+
+    def call(self, request: bytes, limits: RunLimits) -> bytes:
+        self.wait_ready(limits)
         self._send(request)
         kind, payload = self._receive(time.monotonic() + limits.seconds, limits, starting=False)
         if kind == _OUTPUT:

@@ -13,10 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.domain.jobs import ErrorData
+from shared.domain.jobs import ErrorData, Job
 
 JOB_RESULTS_QUEUE = "job-results"
 SIMULATOR_QUEUE = "simulator-runs"
+DEAD_LETTER_SUBQUEUE = "/$DeadLetterQueue"
+"""Appended to a queue's name, its dead-letter subqueue's, as a Functions trigger names it."""
 
 
 class Message(BaseModel):
@@ -31,6 +33,10 @@ class Message(BaseModel):
         """`{job}:{type}:{attempt}`, then `:{job's creation, to the microsecond}` when the message carries it."""
         stamp = "" if self.job_created is None else f":{self.job_created:%Y%m%dT%H%M%S%f}"
         return f"{self.job_id}:{type(self).__name__}:{self.attempt}{stamp}"
+
+    def is_for(self, job: Job) -> bool:
+        """False for a late message of a deleted job whose id was used again: it is not for the job now under it."""
+        return self.job_created is None or self.job_created == job.details.creation_time
 
 
 class TranslateJob(Message):

@@ -85,7 +85,7 @@ def main() -> int:
     )
     signal.signal(signal.SIGTERM, lambda *_: host.request_stop())
     signal.signal(signal.SIGINT, lambda *_: host.request_stop())
-    host.start()
+    host.start(warm_up=simulators.wait_ready)
     key = next(iter(settings.accepted_keys())) if len(settings.accepted_keys()) == 1 else "(from QUANTUM_API_KEYS)"
     print(  # noqa: T201 - the lines a person starting the service needs
         f"Quantum job service ready on {settings.api_base_url}\n"

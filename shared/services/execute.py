@@ -14,7 +14,7 @@ from datetime import datetime
 from shared.domain.catalog import Route
 from shared.domain.errors import CannotTranslateOutputError, InputNotFoundError, PermanentJobError, SessionAbortedError
 from shared.domain.jobs import CostEstimate, Job, JobStatus
-from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, Message, RunJob, TranslateJob
+from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE, JobOutcome, RunJob, TranslateJob
 from shared.domain.storage import OUTPUT_BLOB, STAGED_OUTPUT_BLOB, TRANSLATED_BLOB, job_container, sha256
 from shared.ports import ProviderBackend
 from shared.services import sessions
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 def translate_job(p: Pipeline, message: TranslateJob) -> None:
     """Adapt a Waiting job's input to its provider's format and hand it to the provider."""
     job = p.jobs.get(message.job_id)
-    if job is None or job.status is not JobStatus.WAITING or _of_another_job(job, message):
+    if job is None or job.status is not JobStatus.WAITING or not message.is_for(job):
         _skip(message.job_id, job, "translate")
         return
     aborted = sessions.abort_reason(p, job)
@@ -53,7 +53,7 @@ def translate_job(p: Pipeline, message: TranslateJob) -> None:
 def run_job(p: Pipeline, backend: ProviderBackend, message: RunJob) -> None:
     """The provider's side: mark the job Executing, run it, report the outcome on job-results."""
     job = p.jobs.get(message.job_id)
-    if job is None or job.is_final or _of_another_job(job, message):
+    if job is None or job.is_final or not message.is_for(job):
         _skip(message.job_id, job, "run")
         return
     target = p.catalog.target(job.details.provider_id, job.details.target)
@@ -95,7 +95,7 @@ def _program_to_run(p: Pipeline, job: Job, message: RunJob, provider_format: str
 def record_outcome(p: Pipeline, message: JobOutcome) -> None:
     """Write the output to `job-{id}/rawOutputData` and move the job to its final status."""
     job = p.jobs.get(message.job_id)
-    if job is None or job.is_final or _of_another_job(job, message):
+    if job is None or job.is_final or not message.is_for(job):
         _skip(message.job_id, job, "record")
         return
     if job.status is JobStatus.WAITING:
@@ -179,11 +179,6 @@ def _check_output_format(job: Job, target_id: str, route: Route) -> None:
             "'outputDataFormat' is correct.",
             target="outputDataFormat",
         )
-
-
-def _of_another_job(job: Job, message: Message) -> bool:
-    """A late message of a deleted job whose id was used again: it is not for the job now under that id."""
-    return message.job_created is not None and message.job_created != job.details.creation_time
 
 
 def _skip(job_id: str, job: Job | None, step: str) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.errors import InputNotFoundError, StaleWriteError
 from shared.domain.jobs import ErrorData, Job, JobStatus
-from shared.domain.messages import SIMULATOR_QUEUE, RunJob
+from shared.domain.messages import SIMULATOR_QUEUE, Message, RunJob
 from shared.domain.query import MAX_PAGE, Compare, JobQuery, Op, OrderBy, QueryField
 from shared.domain.storage import OUTPUT_BLOB, job_container, sha256
 from shared.services import sessions
@@ -50,10 +50,17 @@ def sweep_stuck_jobs(p: Pipeline) -> SweepReport:
             seconds = int(deadline.total_seconds())
             try:
                 if job.redrives < p.limits.max_redrives:
-                    _redrive(p, job, seconds)
+                    _redrive(p, job, f"no progress while {job.status} for {seconds} s")
                     redriven += 1
                 else:
-                    _give_up(p, job, seconds)
+                    error = ErrorData(
+                        code="JobTimedOut",
+                        message=(
+                            f"The job made no progress while {job.status} for {seconds} s, after {job.redrives} "
+                            "re-drives. Submit it again, and report it if this repeats."
+                        ),
+                    )
+                    _give_up(p, job, error, "Timed out")
                     failed += 1
             except StaleWriteError:
                 logger.info(
@@ -139,24 +146,41 @@ def _output_intact(p: Pipeline, job: Job) -> bool:
     return True
 
 
-def _redrive(p: Pipeline, job: Job, seconds: int) -> None:
-    cause = f"Re-driven: no progress while {job.status} for {seconds} s (re-drive {job.redrives + 1})"
+def redrive_dead_letter(p: Pipeline, letter: Message, queue: str, reason: str) -> None:
+    """A pipeline message ran out of deliveries (each cut by a crash, or failing transiently): re-drive its job at
+    once, or fail it truthfully once its re-drives are spent, rather than wait for the sweep's deadline.
+
+    A letter of an earlier attempt (the job was re-driven since), of a final job, or of a deleted job whose id
+    was used again changes nothing. A lost race raises StaleWriteError, and the letter is delivered again.
+    """
+    job = p.jobs.get(letter.job_id)
+    if job is None or job.is_final or letter.attempt != job.redrives or not letter.is_for(job):
+        logger.info("Dead letter %s on %s left alone: its job moved on", letter.message_id(), queue)
+        return
+    if job.redrives < p.limits.max_redrives:
+        _redrive(p, job, f"its message on {queue} was dead-lettered ({reason})")
+        return
+    error = ErrorData(
+        code="JobDeadLettered",
+        message=(
+            f"The job's message on {queue} was dead-lettered ({reason}) after {job.redrives} re-drives: each "
+            "delivery failed or was cut short. Submit it again, and report it if this repeats."
+        ),
+    )
+    _give_up(p, job, error, "Dead-lettered")
+
+
+def _redrive(p: Pipeline, job: Job, why: str) -> None:
+    cause = f"Re-driven: {why} (re-drive {job.redrives + 1})"
     moved = p.jobs.replace(job.note(at=p.clock.now(), cause=cause).model_copy(update={"redrives": job.redrives + 1}))
     if moved.status is JobStatus.WAITING:
         route(p, moved)
     else:
         run = RunJob(job_id=moved.id, attempt=moved.redrives, job_created=moved.details.creation_time)
         p.sender.send(SIMULATOR_QUEUE, run)
-    logger.warning("Job %s re-driven while %s", job.id, job.status, extra={"job_id": job.id})
+    logger.warning("Job %s re-driven while %s: %s", job.id, job.status, why, extra={"job_id": job.id})
 
 
-def _give_up(p: Pipeline, job: Job, seconds: int) -> None:
-    error = ErrorData(
-        code="JobTimedOut",
-        message=(
-            f"The job made no progress while {job.status} for {seconds} s, after {job.redrives} re-drives. "
-            "Its messages may have been dead-lettered; submit it again, and report it if this repeats."
-        ),
-    )
-    p.jobs.replace(job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause="Timed out", error=error))
-    logger.warning("Job %s Failed: timed out while %s", job.id, job.status, extra={"job_id": job.id})
+def _give_up(p: Pipeline, job: Job, error: ErrorData, cause: str) -> None:
+    p.jobs.replace(job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error))
+    logger.warning("Job %s Failed while %s: %s", job.id, job.status, error.code, extra={"job_id": job.id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from shared.adapters.embedded_queue import (
     OutgoingMessage,
     ReceivedMessage,
 )
+from shared.domain.messages import DEAD_LETTER_SUBQUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "jobs"
@@ -264,6 +266,48 @@ def test_explicit_dead_letter(open_queue: QueueFactory, clock: FakeClock) -> Non
     assert (dead.reason, dead.description) == ("InvalidProgram", "line 3: unknown gate")
     assert dead.dead_lettered_time == datetime.fromtimestamp(clock.now, tz=UTC)
     assert queue.dead_letters("other") == []
+
+
+def test_a_dead_letter_is_received_from_the_subqueue_with_its_reason_and_never_dead_lettered_again(
+    open_queue: QueueFactory,
+) -> None:
+    queue = open_queue(max_delivery_count=2)
+    queue.send(QUEUE, message("m1", body=b"poison"))
+    queue.abandon(must_receive(queue))
+    queue.abandon(must_receive(queue))
+    subqueue = QUEUE + DEAD_LETTER_SUBQUEUE
+
+    for delivery in (3, 4, 5):  # a dead-letter trigger that keeps failing keeps its letter
+        letter = queue.receive(subqueue)
+        assert letter is not None and letter.delivery_count == delivery
+        assert letter.body == b"poison"
+        assert letter.application_properties["DeadLetterReason"] == MAX_DELIVERY_COUNT_EXCEEDED
+        assert "after 2 delivery attempts" in str(letter.application_properties["DeadLetterErrorDescription"])
+        queue.abandon(letter)
+    must_receive(queue, subqueue)
+    assert queue.release_all_locks() == 1, "unlocked, not moved: a restart keeps it too"
+    queue.complete(must_receive(queue, subqueue))
+    assert queue.dead_letters(QUEUE) == []
+    assert queue.receive(QUEUE) is None
+
+
+def test_dead_letters_of_a_file_from_before_the_subqueue_are_kept_as_messages(tmp_path: Path) -> None:
+    path = tmp_path / "queue.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL,"
+            " message_id TEXT NOT NULL, body BLOB NOT NULL, delivery_count INTEGER NOT NULL, reason TEXT NOT NULL,"
+            " description TEXT NOT NULL, dead_lettered_at REAL NOT NULL)"
+        )
+        old.execute("INSERT INTO dead_letters VALUES (1, 'jobs', 'm1', x'6869', 10, 'Why', 'How', 1700000000.0)")
+    old.close()
+
+    [dead] = EmbeddedQueue(path).dead_letters(QUEUE)
+
+    assert (dead.message_id, dead.body, dead.delivery_count) == ("m1", b"hi", 10)
+    assert (dead.reason, dead.description) == ("Why", "How")
+    assert dead.dead_lettered_time == datetime.fromtimestamp(1_700_000_000.0, tz=UTC)
+    assert EmbeddedQueue(path).dead_letters(QUEUE) == [dead], "moved once"
 
 
 def test_duplicates_are_dropped_within_the_window_only(open_queue: QueueFactory, clock: FakeClock) -> None:

@@ -58,6 +58,13 @@ def setup(tmp_path: Path, azurite_port: int) -> Iterator[tuple[LocalHost, Record
         if msg.get_body() == b"poison":
             raise RuntimeError("cannot handle this one")
 
+    @app.function_name("dead")
+    @app.service_bus_queue_trigger(
+        arg_name="msg", queue_name="%PROGRAMS_CONTAINER%-q/$DeadLetterQueue", connection="SB"
+    )
+    def dead(msg: func.ServiceBusMessage) -> None:
+        recorder.add(("dead", msg.get_body(), msg.application_properties["DeadLetterReason"]))
+
     @app.function_name("dropped")
     @app.blob_trigger(arg_name="blob", path="%PROGRAMS_CONTAINER%/{name}", connection="AzureWebJobsStorage")
     def dropped(blob: func.InputStream) -> None:
@@ -103,12 +110,15 @@ def test_http_routes_match_parameters_case_insensitively_and_methods(
     assert requests.get(f"http://127.0.0.1:{settings.port}/things/a/parts/7", timeout=5).status_code == 404
 
 
-def test_a_failing_queue_function_is_retried_then_dead_lettered(setup: tuple[LocalHost, Recorder, Settings]) -> None:
+def test_a_failing_queue_function_is_retried_then_dead_lettered_to_its_subqueues_trigger(
+    setup: tuple[LocalHost, Recorder, Settings],
+) -> None:
     host, recorder, settings = setup
     queue_name = f"{settings.programs_container}-q"
     host.queue.send(queue_name, OutgoingMessage(message_id="ok", body=b"fine"))
     host.queue.send(queue_name, OutgoingMessage(message_id="bad", body=b"poison"))
-    wait_until(lambda: len(host.queue.dead_letters(queue_name)) == 1)
+    wait_until(lambda: ("dead", b"poison", "MaxDeliveryCountExceeded") in recorder.calls)
+    wait_until(lambda: host.queue.dead_letters(queue_name) == [])  # the trigger completed it
     assert (b"fine", 1) in recorder.calls
     assert [c for c in recorder.calls if isinstance(c, tuple) and c[0] == b"poison"] == [
         (b"poison", 1),
@@ -116,6 +126,32 @@ def test_a_failing_queue_function_is_retried_then_dead_lettered(setup: tuple[Loc
         (b"poison", 3),
     ]
     assert host.queue.active_count(queue_name) == 0
+
+
+def test_queue_triggers_take_messages_only_once_warm_up_returns(tmp_path: Path, azurite_port: int) -> None:
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    taken: list[tuple[bytes, int | None]] = []
+
+    @app.function_name("take")
+    @app.service_bus_queue_trigger(arg_name="msg", queue_name="work", connection="SB")
+    def take(msg: func.ServiceBusMessage) -> None:
+        taken.append((msg.get_body(), msg.delivery_count))
+
+    settings = Settings(
+        port=free_port(), local_state_dir=tmp_path, azurite_blob_port=azurite_port, storage_connection=None
+    )
+    queue = EmbeddedQueue(tmp_path / "q.sqlite3")
+    host = LocalHost(app, settings, queue, BlobArtifactStore.from_connection_string(settings.blob_connection_string))
+    warm = threading.Event()
+    queue.send("work", OutgoingMessage(message_id="m1", body=b"first"))
+    host.start(warm_up=warm.wait)
+    try:
+        time.sleep(0.5)
+        assert taken == []
+        warm.set()
+        wait_until(lambda: taken == [(b"first", 1)])  # its first delivery: none was spent waiting
+    finally:
+        host.stop()
 
 
 def test_a_blob_fires_once_per_version_with_its_metadata(setup: tuple[LocalHost, Recorder, Settings]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -317,6 +318,56 @@ def test_a_redriven_job_reads_its_blobs_and_still_succeeds() -> None:
     assert isinstance(clock, FakeClock)
     clock.advance(61)
     sweep.sweep_stuck_jobs(p)
+    drain(p, FakeBackend())
+    assert p.require("j1").status is JobStatus.SUCCEEDED
+
+
+def test_a_dead_lettered_run_re_drives_its_job_at_once_then_fails_it_once_re_drives_are_spent() -> None:
+    p = make_pipeline(max_redrives=1)
+    upload(p, "j1")
+    submit_job(p, "j1", submission(), cause="test")
+    sent(p).take()
+    execute.translate_job(p, TranslateJob(job_id="j1"))
+    ((_, first),) = sent(p).take()
+    assert isinstance(first, RunJob)
+    execute.run_job(p, FakeBackend(), first)
+    sent(p).take()  # the outcome is lost: the job stays Executing, its run message was dead-lettered
+
+    sweep.redrive_dead_letter(p, first, SIMULATOR_QUEUE, "MaxDeliveryCountExceeded")
+    ((queue, again),) = sent(p).take()
+    assert (queue, again.attempt) == (SIMULATOR_QUEUE, 1), "no waiting for the Executing deadline"
+    assert "dead-lettered (MaxDeliveryCountExceeded)" in p.require("j1").history[-1].cause
+
+    sweep.redrive_dead_letter(p, first, SIMULATOR_QUEUE, "MaxDeliveryCountExceeded")
+    assert sent(p).take() == [], "a letter of an attempt since re-driven changes nothing"
+    assert isinstance(again, RunJob)
+    sweep.redrive_dead_letter(p, again, SIMULATOR_QUEUE, "MaxDeliveryCountExceeded")
+    job = p.require("j1")
+    assert job.status is JobStatus.FAILED
+    assert job.details.error_data is not None and job.details.error_data.code == "JobDeadLettered"
+    assert "simulator-runs" in job.details.error_data.message
+    sweep.redrive_dead_letter(p, again, SIMULATOR_QUEUE, "MaxDeliveryCountExceeded")
+    assert p.require("j1") == job, "a final job stays as it is"
+
+
+def test_a_dead_lettered_translation_routes_a_waiting_job_again_and_a_deleted_jobs_letter_is_dropped() -> None:
+    p = make_pipeline()
+    upload(p, "j1")
+    submit_job(p, "j1", submission(), cause="test")
+    ((_, letter),) = sent(p).take()
+    assert isinstance(letter, TranslateJob)
+    sweep.redrive_dead_letter(p, letter, "jobs-ionq", "MaxDeliveryCountExceeded")
+    ((queue, again),) = sent(p).take()
+    assert (queue, again.attempt) == ("jobs-ionq", 1)
+    assert isinstance(again, TranslateJob)
+
+    sweep.redrive_dead_letter(p, TranslateJob(job_id="gone"), "jobs-ionq", "MaxDeliveryCountExceeded")
+    of_a_deleted_job = TranslateJob(job_id="j1", attempt=1, job_created=datetime(2020, 1, 1, tzinfo=UTC))
+    sweep.redrive_dead_letter(p, of_a_deleted_job, "jobs-ionq", "MaxDeliveryCountExceeded")
+    assert sent(p).take() == []
+    assert p.require("j1").redrives == 1
+
+    execute.translate_job(p, again)
     drain(p, FakeBackend())
     assert p.require("j1").status is JobStatus.SUCCEEDED
 
