@@ -168,7 +168,7 @@ class PooledSimulators:
         )
 
     def wait_ready(self) -> None:
-        """Wait until a worker is set up: the local host takes queue messages only then (see LocalHost.start)."""
+        """Wait until a worker is set up: the local host starts only then (shared/localhost/__main__.py)."""
         self._pool.wait_ready()
 
     def close(self) -> None:

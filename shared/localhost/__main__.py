@@ -62,6 +62,7 @@ def main() -> int:
     settings.local_state_dir.mkdir(parents=True, exist_ok=True)
     settings = _with_key(settings)
     bootstrap.configure(settings)
+    simulators = bootstrap.simulators()  # its worker processes start now, while the rest gets ready
     storage_process = None
     if settings.start_azurite:
         storage_process = azurite.start_azurite(
@@ -71,7 +72,6 @@ def main() -> int:
     if journal is not None:
         journal.restore()  # blobs Azurite lost in a crash are back before any trigger runs
     _recover(settings)  # and every job in flight then is on its way again
-    simulators = bootstrap.simulators()  # its worker processes start now, while the rest gets ready
     app = importlib.import_module("function_app").app
     if settings.local_https:
         app.register_functions(cloud.bp)
@@ -85,7 +85,10 @@ def main() -> int:
     )
     signal.signal(signal.SIGTERM, lambda *_: host.request_stop())
     signal.signal(signal.SIGINT, lambda *_: host.request_stop())
-    host.start(warm_up=simulators.wait_ready)
+    # Nothing is taken off a queue before a worker is set up: a message taken earlier would wait for it, and in
+    # a crash loop (the stack killed within seconds of each start) its deliveries would run out without a run.
+    simulators.wait_ready()
+    host.start()
     key = next(iter(settings.accepted_keys())) if len(settings.accepted_keys()) == 1 else "(from QUANTUM_API_KEYS)"
     print(  # noqa: T201 - the lines a person starting the service needs
         f"Quantum job service ready on {settings.api_base_url}\n"

@@ -133,17 +133,19 @@ class LocalHost:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, warm_up: Callable[[], object] | None = None) -> None:
-        """Serve HTTP, blob and timer triggers at once; queue triggers once `warm_up` returns (the simulation
-        workers set up). A message taken earlier would wait on it, and a crash in the meantime would cost it
-        a delivery: in a crash loop, its deliveries would run out without a single run."""
+    def start(self) -> None:
         released = self.queue.release_all_locks()
         if released:
             logger.info("Released %d message lock(s) left by a previous run", released)
         self._server = _BoundedServer(("127.0.0.1", self.settings.port), _handler(self), self.max_connections)
         tls.secure(self._server, self.settings)  # LOCAL_HTTPS: TLS on the listening socket (shared/localhost/tls.py)
         self._spawn("http", self._server.serve_forever)
-        self._spawn("queues", partial(self._start_queues, warm_up))
+        for trigger, function in self.functions.queues:
+            queue_name = resolve(trigger["queueName"], self.settings)
+            # A dead-letter subqueue is seldom written: one receiver each.
+            workers = 1 if queue_name.endswith(DEAD_LETTER_SUBQUEUE) else self.settings.queue_workers
+            for n in range(workers):
+                self._spawn(f"queue-{queue_name}-{n}", partial(self._consume, queue_name, function))
         for trigger, function in self.functions.blobs:
             container = resolve(trigger["path"], self.settings).split("/", 1)[0]
             self.storage.ensure_container(container)
@@ -178,16 +180,6 @@ class LocalHost:
         self._threads.append(thread)
 
     # -- Service Bus queue triggers ----------------------------------------------------------
-
-    def _start_queues(self, warm_up: Callable[[], object] | None) -> None:
-        if warm_up is not None:
-            warm_up()
-        for trigger, function in self.functions.queues:
-            queue_name = resolve(trigger["queueName"], self.settings)
-            # A dead-letter subqueue is seldom written: one receiver each.
-            workers = 1 if queue_name.endswith(DEAD_LETTER_SUBQUEUE) else self.settings.queue_workers
-            for n in range(workers):
-                self._spawn(f"queue-{queue_name}-{n}", partial(self._consume, queue_name, function))
 
     def _consume(self, queue_name: str, function: Callable[[ServiceBusMessage], None]) -> None:
         while not self._stop.is_set():

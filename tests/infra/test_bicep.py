@@ -31,7 +31,7 @@ from shared.adapters.cosmos_jobs import PARTITION_KEY_PATH, CosmosJobStore
 from shared.adapters.cosmos_sessions import CosmosSessionStore
 from shared.config import Settings
 from shared.domain.catalog import load_catalog
-from shared.domain.messages import JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
+from shared.domain.messages import DEAD_LETTER_SUBQUEUE, JOB_RESULTS_QUEUE, SIMULATOR_QUEUE
 from shared.domain.query import Continuation, SortKey
 from tests.query_shapes import sdk_shapes
 
@@ -301,7 +301,11 @@ def triggers() -> dict[str, dict[str, Any]]:
 
 
 def code_queues() -> set[str]:
-    consumed = {t["queueName"] for t in triggers().values() if t["type"] == "serviceBusTrigger"}
+    consumed = {  # a dead-letter subqueue is part of its queue
+        t["queueName"].removesuffix(DEAD_LETTER_SUBQUEUE)
+        for t in triggers().values()
+        if t["type"] == "serviceBusTrigger"
+    }
     return consumed | {p.queue for p in load_catalog().providers} | {SIMULATOR_QUEUE, JOB_RESULTS_QUEUE}
 
 

@@ -128,32 +128,6 @@ def test_a_failing_queue_function_is_retried_then_dead_lettered_to_its_subqueues
     assert host.queue.active_count(queue_name) == 0
 
 
-def test_queue_triggers_take_messages_only_once_warm_up_returns(tmp_path: Path, azurite_port: int) -> None:
-    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-    taken: list[tuple[bytes, int | None]] = []
-
-    @app.function_name("take")
-    @app.service_bus_queue_trigger(arg_name="msg", queue_name="work", connection="SB")
-    def take(msg: func.ServiceBusMessage) -> None:
-        taken.append((msg.get_body(), msg.delivery_count))
-
-    settings = Settings(
-        port=free_port(), local_state_dir=tmp_path, azurite_blob_port=azurite_port, storage_connection=None
-    )
-    queue = EmbeddedQueue(tmp_path / "q.sqlite3")
-    host = LocalHost(app, settings, queue, BlobArtifactStore.from_connection_string(settings.blob_connection_string))
-    warm = threading.Event()
-    queue.send("work", OutgoingMessage(message_id="m1", body=b"first"))
-    host.start(warm_up=warm.wait)
-    try:
-        time.sleep(0.5)
-        assert taken == []
-        warm.set()
-        wait_until(lambda: taken == [(b"first", 1)])  # its first delivery: none was spent waiting
-    finally:
-        host.stop()
-
-
 def test_a_blob_fires_once_per_version_with_its_metadata(setup: tuple[LocalHost, Recorder, Settings]) -> None:
     host, recorder, settings = setup
     container = settings.programs_container

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -66,6 +67,12 @@ def probe() -> Handler:
     return handle
 
 
+def marking(path: str) -> Handler:
+    """A set-up that leaves a mark (before the worker limits itself), then serves the probes."""
+    Path(path).write_text("set up")
+    return probe()
+
+
 @pytest.fixture
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkerPool]:
     for name in SECRETS:
@@ -127,6 +134,17 @@ def test_a_permanent_error_comes_back_as_itself(pool: WorkerPool) -> None:
         pool.call("reject", "no such gate")
     assert raised.value.diagnostics == (Diagnostic(code="Probe", message="no such gate", line=3),)
     assert pool.call("sleep", "0") == b"slept"
+
+
+def test_wait_ready_returns_once_a_worker_has_set_up(tmp_path: Path) -> None:
+    marker = tmp_path / "ready"
+    workers = WorkerPool(functools.partial(marking, str(marker)), workers=1, limits=RunLimits(5.0, 256))
+    try:
+        workers.wait_ready()
+        assert marker.read_text() == "set up"
+        assert workers.call("pid") != str(os.getpid()).encode()
+    finally:
+        workers.close()
 
 
 def test_a_closed_pool_refuses_runs_as_a_transient_failure() -> None:
