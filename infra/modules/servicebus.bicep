@@ -49,7 +49,8 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [
     properties: {
       // The host renews the lock while a function runs (host.json maxAutoLockRenewalDuration).
       lockDuration: 'PT1M'
-      // Then the message is dead-lettered; the sweep redrives or fails the job once its deadline passes.
+      // Then the message is dead-lettered; function_app's redrive_<queue> trigger on the dead-letter subqueue
+      // re-drives or fails its job at once (the sweep's deadlines are the backstop).
       maxDeliveryCount: 10
       // MessageId is job id, command and attempt (shared/domain/messages.py): a repeated send is dropped.
       requiresDuplicateDetection: true

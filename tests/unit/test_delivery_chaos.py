@@ -19,7 +19,9 @@ The scheduler:
   final jobs whose id is then used again for a new job with another program (the old job's late messages
   must not touch it);
 - a delivery that raises is abandoned and delivered again later, up to Service Bus's
-  max delivery count (10), then dead-lettered, as the host does;
+  max delivery count (10), then dead-lettered, as the host does; a message may also be dead-lettered at once
+  (its deliveries all cut short by crashes); a dead letter goes to the re-drive trigger
+  (`sweep.redrive_dead_letter`), itself delivered late, twice, or again after a failure;
 - just before a job store write, the write may "crash" (a transient error: the function dies after its
   earlier writes, the message is delivered again) or a concurrent writer may get in first: a cancel,
   another delivery of one of the job's messages, a sweep (a re-drive racing the original), or, before a
@@ -85,6 +87,7 @@ P_LOST_LOCK = 0.08  # a delivered message stays in the pool and is delivered aga
 P_CRASH = 0.03  # a job store write fails as if the function died just before it
 P_RACE = 0.06  # a concurrent writer gets in just before a job store write
 P_PROVIDER_FAILS = 0.04
+P_DEAD_LETTER = 0.01  # a message is dead-lettered instead of delivered, as if each of its deliveries was cut
 P_SUBMIT = 0.15  # per step, while jobs remain to submit
 CLOCK_STEPS = (1.0, 20.0, 61.0, 61.0, 601.0)  # seconds; the deadlines are 60 s Waiting, 600 s Executing
 
@@ -102,6 +105,7 @@ class InFlight:
     message: Message
     due: int
     delivery_count: int = 0
+    dead_letter: bool = False  # on the queue's dead-letter subqueue: for the re-drive trigger
 
 
 class ChaosBackend:
@@ -357,8 +361,14 @@ class Chaos:
         self.deliveries += 1
         message = item.message
         self._observe(message)
+        if self.armed and not item.dead_letter and self.rng.random() < P_DEAD_LETTER:
+            self.dead_letter(item)
+            return
         try:
-            if isinstance(message, TranslateJob):
+            if item.dead_letter:
+                self.stats["dead letter delivered"] += 1
+                sweep.redrive_dead_letter(self.p, message, item.queue, "MaxDeliveryCountExceeded")
+            elif isinstance(message, TranslateJob):
                 execute.translate_job(self.p, message)
             elif isinstance(message, RunJob):
                 assert item.queue == SIMULATOR_QUEUE
@@ -390,11 +400,16 @@ class Chaos:
 
     def abandon(self, item: InFlight) -> None:
         item.delivery_count += 1
-        if item.delivery_count >= MAX_DELIVERY_COUNT:
-            self.stats["dead-lettered"] += 1
+        if item.delivery_count >= MAX_DELIVERY_COUNT and not item.dead_letter:  # a dead letter stays
+            self.dead_letter(item)
             return
         item.due = self.tick + self.rng.randint(1, 30)
         self.enqueue(item)
+
+    def dead_letter(self, item: InFlight) -> None:
+        self.stats["dead-lettered"] += 1
+        for _ in range(2 if self.rng.random() < P_DUPLICATE else 1):
+            self.enqueue(InFlight(item.queue, item.message, self.tick + self.rng.randint(1, 300), dead_letter=True))
 
     # What else happens meanwhile.
 
@@ -544,11 +559,12 @@ class Chaos:
         self.sweep(601)  # past the events' grace: the sweeper republishes what a crash left pending
 
     def replay_everything(self) -> None:
-        """Deliver every message ever sent once more, in a random order, after every job is final."""
-        late = list(self.archive)
+        """Deliver every message ever sent once more, and once as a dead letter, in a random order, after every job
+        is final."""
+        late = [(queue, message, dead) for queue, message in self.archive for dead in (False, True)]
         self.rng.shuffle(late)
-        for queue, message in late:
-            self.deliver(InFlight(queue, message, due=self.tick))
+        for queue, message, dead in late:
+            self.deliver(InFlight(queue, message, due=self.tick, dead_letter=dead))
 
 
 def final_violations(chaos: Chaos) -> list[str]:
@@ -669,6 +685,8 @@ def test_randomized_duplicate_reordered_and_late_deliveries_break_no_job(seed: i
         "crashed before a write",
         "raced",
         "re-driven",
+        "dead-lettered",
+        "dead letter delivered",
         "JobOutcome after Cancelled",
         "RunJob after Cancelled",
         "delivered after a re-drive made a new attempt",
