@@ -49,18 +49,10 @@ def sweep_stuck_jobs(p: Pipeline) -> SweepReport:
         for job in p.jobs.older_than(status, now - deadline, BATCH):
             seconds = int(deadline.total_seconds())
             try:
-                if job.redrives < p.limits.max_redrives:
-                    _redrive(p, job, f"no progress while {job.status} for {seconds} s")
+                stuck = f"the job made no progress while {job.status} for {seconds} s"
+                if _redrive_or_fail(p, job, stuck, code="JobTimedOut", cause="Timed out"):
                     redriven += 1
                 else:
-                    error = ErrorData(
-                        code="JobTimedOut",
-                        message=(
-                            f"The job made no progress while {job.status} for {seconds} s, after {job.redrives} "
-                            "re-drives. Submit it again, and report it if this repeats."
-                        ),
-                    )
-                    _give_up(p, job, error, "Timed out")
                     failed += 1
             except StaleWriteError:
                 logger.info(
@@ -157,17 +149,20 @@ def redrive_dead_letter(p: Pipeline, letter: Message, queue: str, reason: str) -
     if job is None or job.is_final or letter.attempt != job.redrives or not letter.is_for(job):
         logger.info("Dead letter %s on %s left alone: its job moved on", letter.message_id(), queue)
         return
+    dead = f"its message on {queue} was dead-lettered ({reason}): each delivery failed or was cut short"
+    _redrive_or_fail(p, job, dead, code="JobDeadLettered", cause="Dead-lettered")
+
+
+def _redrive_or_fail(p: Pipeline, job: Job, why: str, *, code: str, cause: str) -> bool:
+    """Re-drive the job (True), or fail it with `code` once its re-drives are spent (False)."""
     if job.redrives < p.limits.max_redrives:
-        _redrive(p, job, f"its message on {queue} was dead-lettered ({reason})")
-        return
-    error = ErrorData(
-        code="JobDeadLettered",
-        message=(
-            f"The job's message on {queue} was dead-lettered ({reason}) after {job.redrives} re-drives: each "
-            "delivery failed or was cut short. Submit it again, and report it if this repeats."
-        ),
-    )
-    _give_up(p, job, error, "Dead-lettered")
+        _redrive(p, job, why)
+        return True
+    message = f"After {job.redrives} re-drives, {why}. Submit it again, and report it if this repeats."
+    error = ErrorData(code=code, message=message)
+    p.jobs.replace(job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error))
+    logger.warning("Job %s Failed while %s: %s", job.id, job.status, code, extra={"job_id": job.id})
+    return False
 
 
 def _redrive(p: Pipeline, job: Job, why: str) -> None:
@@ -179,8 +174,3 @@ def _redrive(p: Pipeline, job: Job, why: str) -> None:
         run = RunJob(job_id=moved.id, attempt=moved.redrives, job_created=moved.details.creation_time)
         p.sender.send(SIMULATOR_QUEUE, run)
     logger.warning("Job %s re-driven while %s: %s", job.id, job.status, why, extra={"job_id": job.id})
-
-
-def _give_up(p: Pipeline, job: Job, error: ErrorData, cause: str) -> None:
-    p.jobs.replace(job.transition_to(JobStatus.FAILED, at=p.clock.now(), cause=cause, error=error))
-    logger.warning("Job %s Failed while %s: %s", job.id, job.status, error.code, extra={"job_id": job.id})
