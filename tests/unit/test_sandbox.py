@@ -14,7 +14,7 @@ import pytest
 
 from shared.adapters.aer_simulator import AerSimulator
 from shared.adapters.local import LocalSimulators, PooledSimulators
-from shared.adapters.sandbox import MAX_PROCESSES, Handler, RunLimits, WorkerPool
+from shared.adapters.sandbox import MAX_PROCESSES, WORKER_NICENESS, Handler, RunLimits, WorkerPool
 from shared.domain.catalog import load_catalog
 from shared.domain.errors import (
     Diagnostic,
@@ -127,6 +127,8 @@ def test_the_worker_limits_itself(pool: WorkerPool) -> None:
     assert address_space == int(limits["Max address space"][1])
     assert 256 * 2**20 < address_space < 16 * 2**30
     assert limits["Max cpu time"][0] != "unlimited"
+    niceness = int(Path(f"/proc/{int(pool.call('pid'))}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    assert niceness == min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS), "the API's threads come first"
 
 
 def test_a_permanent_error_comes_back_as_itself(pool: WorkerPool) -> None:
