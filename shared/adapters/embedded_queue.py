@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 
 from shared.domain.errors import DependencyError, TransientJobError
-from shared.domain.messages import DEAD_LETTER_SUBQUEUE
+from shared.domain.messages import DEAD_LETTER_SUBQUEUE, is_dead_letter_queue
 
 PropertyValue = str | int | float | bool
 
@@ -173,10 +173,6 @@ def _move_to_dead_letters(conn: sqlite3.Connection, seq: int, reason: str, descr
     conn.execute(_MOVE_TO_DEAD_LETTERS, (DEAD_LETTER_SUBQUEUE, now, reason, description, seq))
 
 
-def _is_dead_letter_queue(queue: str) -> bool:
-    return queue.endswith(DEAD_LETTER_SUBQUEUE)
-
-
 def _dead_letter_exhausted(conn: sqlite3.Connection, seq: int, delivery_count: int, now: float) -> None:
     description = f"Message could not be consumed after {delivery_count} delivery attempts."
     _move_to_dead_letters(conn, seq, MAX_DELIVERY_COUNT_EXCEEDED, description, now)
@@ -288,7 +284,7 @@ class EmbeddedQueue:
         with self._transaction() as conn:
             now = self._clock()
             delivery_count = _locked_delivery_count(conn, message)
-            if delivery_count >= self._max_delivery_count and not _is_dead_letter_queue(message.queue):
+            if delivery_count >= self._max_delivery_count and not is_dead_letter_queue(message.queue):
                 _dead_letter_exhausted(conn, message.sequence_number, delivery_count, now)
             else:
                 conn.execute(
@@ -386,7 +382,7 @@ class EmbeddedQueue:
                 if candidate is None:
                     return None
                 seq, delivery_count = int(candidate[0]), int(candidate[1])
-                if delivery_count < self._max_delivery_count or _is_dead_letter_queue(queue):
+                if delivery_count < self._max_delivery_count or is_dead_letter_queue(queue):
                     break
                 _dead_letter_exhausted(conn, seq, delivery_count, now)
             lock_token = uuid.uuid4().hex

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from queue import SimpleQueue
 from typing import IO, NoReturn, cast
@@ -85,25 +85,26 @@ class WorkerPool:
             self._idle.put(self._start())
 
     def call(self, *args: object) -> bytes:
+        with self._borrowed() as worker:
+            return worker.call(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL), self._limits)
+
+    def wait_ready(self) -> None:
+        """Wait until a worker has set up (its imports and warm-up), so that a first run does not wait on them."""
+        try:
+            with self._borrowed() as worker:
+                worker.wait_ready(self._limits)
+        except JobServiceError as error:  # a worker that failed is replaced; a run then waits on its successor
+            logger.warning("%s", error.message)
+
+    @contextlib.contextmanager
+    def _borrowed(self) -> Iterator[_Worker]:
+        """An idle worker, given back afterwards (or a fresh one in its place when it is no longer healthy)."""
         worker = self._idle.get()
         if worker is None:
             self._idle.put(None)  # wake the next waiter too
             raise TransientJobError("The simulation workers are shut down.")
         try:
-            return worker.call(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL), self._limits)
-        finally:
-            self._idle.put(worker if worker.healthy else self._replace(worker))
-
-    def wait_ready(self) -> None:
-        """Wait until a worker has set up (its imports and warm-up), so that a first run does not wait on them."""
-        worker = self._idle.get()
-        if worker is None:
-            self._idle.put(None)
-            return
-        try:
-            worker.wait_ready(self._limits)
-        except JobServiceError as error:  # it is replaced; a run then waits on its successor
-            logger.warning("%s", error.message)
+            yield worker
         finally:
             self._idle.put(worker if worker.healthy else self._replace(worker))
 

@@ -21,6 +21,10 @@ DEAD_LETTER_SUBQUEUE = "/$DeadLetterQueue"
 """Appended to a queue's name, its dead-letter subqueue's, as a Functions trigger names it."""
 
 
+def is_dead_letter_queue(queue: str) -> bool:
+    return queue.endswith(DEAD_LETTER_SUBQUEUE)
+
+
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
 

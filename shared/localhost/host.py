@@ -40,7 +40,7 @@ from shared.adapters.embedded_queue import EmbeddedQueue, MessageLockLostError, 
 from shared.adapters.webhooks import WebhookDispatcher
 from shared.config import Settings
 from shared.domain.errors import DependencyError, InputNotFoundError, InputTooLargeError, JobServiceError
-from shared.domain.messages import DEAD_LETTER_SUBQUEUE
+from shared.domain.messages import is_dead_letter_queue
 from shared.localhost import tls  # LOCAL_HTTPS
 from shared.localhost.routes import Route, Router
 
@@ -143,7 +143,7 @@ class LocalHost:
         for trigger, function in self.functions.queues:
             queue_name = resolve(trigger["queueName"], self.settings)
             # A dead-letter subqueue is seldom written: one receiver each.
-            workers = 1 if queue_name.endswith(DEAD_LETTER_SUBQUEUE) else self.settings.queue_workers
+            workers = 1 if is_dead_letter_queue(queue_name) else self.settings.queue_workers
             for n in range(workers):
                 self._spawn(f"queue-{queue_name}-{n}", partial(self._consume, queue_name, function))
         for trigger, function in self.functions.blobs:
